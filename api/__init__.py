@@ -1,0 +1,1 @@
+"""The outer layer: the HTTP API and the ``vidkg`` command line."""

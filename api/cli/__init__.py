@@ -1,0 +1,64 @@
+"""The ``vidkg`` command line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from api.cli import db_commands, video_commands
+from api.cli.ingest_commands import ingest
+from api.cli.state import CliState
+from indexer.worker import QUEUES
+from vidkg.settings import get_settings
+
+app = typer.Typer(
+    help="vidkg: index long videos into an event knowledge graph and answer questions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(video_commands.app, name="videos")
+app.command()(ingest)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliState(settings)
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the HTTP API (host and port from VIDKG_API_HOST / VIDKG_API_PORT)."""
+    import uvicorn
+
+    from api.http import create_app
+
+    settings = ctx.obj.settings
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = ",".join(QUEUES),
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run a Celery worker consuming QUEUES from VIDKG_BROKER_URL."""
+    from indexer.worker import BrokerNotConfigured, make_celery
+
+    try:
+        celery = make_celery(ctx.obj.settings)
+    except BrokerNotConfigured as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    celery.worker_main(
+        ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
+    )
+
+
+def main() -> None:
+    app()

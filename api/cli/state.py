@@ -1,0 +1,34 @@
+"""Per-invocation state of the CLI: the settings, and the database opened on first use."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import typer
+from rich.console import Console
+
+from vidkg.db import Database, open_database
+from vidkg.settings import Settings
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = open_database(self.settings)
+        return self._db
+
+
+def state(ctx: typer.Context) -> CliState:
+    return ctx.find_root().obj
+
+
+def console(stderr: bool = False) -> Console:
+    """Rich console; piped output gets a wide fixed width instead of truncated tables."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 160)

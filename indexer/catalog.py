@@ -1,0 +1,102 @@
+"""The video catalog: registering files (once per content) and deleting them completely.
+
+Registration probes first and writes one row in one statement, so a rejected file
+leaves nothing behind, and two processes registering the same bytes at once end with
+one row (the sha256 unique constraint decides; the loser reads the winner's id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexer.probe import VideoProbe, probe_video
+from vidkg.schema import Entity, Mention, Relation, Video
+from vidkg.settings import Settings
+
+_HASH_BLOCK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Registration:
+    video_id: int
+    sha256: str
+    created: bool  # False: the same content was already registered
+    probe: VideoProbe
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def media_dir(settings: Settings, video_id: int) -> Path:
+    """Where derived files of a video (keyframes, thumbnails) live."""
+    return settings.media_dir / str(video_id)
+
+
+def register_video(sessions: sessionmaker[Session], settings: Settings, path: Path) -> Registration:
+    """Probe ``path`` and record it; raises ProbeError (writing nothing) for bad input."""
+    probe = probe_video(path, settings.probe)
+    sha256 = file_sha256(probe.path)
+    values = dict(
+        source_path=str(probe.path),
+        file_name=probe.path.name,
+        sha256=sha256,
+        size_bytes=probe.size_bytes,
+        container=probe.container,
+        duration_s=probe.duration_s,
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        rotation=probe.rotation,
+        video_codec=probe.video_codec,
+        frame_count=probe.frame_count,
+        has_audio=probe.has_audio,
+        audio_codec=probe.audio_codec,
+        audio_sample_rate=probe.audio_sample_rate,
+        audio_channels=probe.audio_channels,
+        probe=probe.to_json(),
+    )
+    with sessions.begin() as session:
+        stmt = (
+            insert(Video)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[Video.sha256])
+            .returning(Video.id)
+        )
+        video_id = session.execute(stmt).scalar_one_or_none()
+        created = video_id is not None
+        if not created:
+            video_id = session.execute(select(Video.id).where(Video.sha256 == sha256)).scalar_one()
+    return Registration(video_id, sha256, created, probe)
+
+
+def delete_video(sessions: sessionmaker[Session], settings: Settings, video_id: int) -> bool:
+    """Delete a video, every row that hangs off it, entities left without any mention,
+    and its derived files. Returns False when there was no such video."""
+    with sessions.begin() as session:
+        gone = session.execute(delete(Video).where(Video.id == video_id).returning(Video.id))
+        if gone.scalar_one_or_none() is None:
+            return False
+        # Entities are shared across videos; drop those this video alone supported.
+        session.execute(
+            delete(Entity).where(
+                ~exists().where(Mention.entity_id == Entity.id),
+                ~exists().where(
+                    or_(Relation.src_entity_id == Entity.id, Relation.dst_entity_id == Entity.id)
+                ),
+            )
+        )
+    # Files go after the commit: a failed transaction must not leave rows without files.
+    shutil.rmtree(media_dir(settings, video_id), ignore_errors=True)
+    return True

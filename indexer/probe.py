@@ -1,0 +1,307 @@
+"""Probe a file before anything is stored: is it a video vidkg can index, and what is in it?
+
+Every rejection is a :class:`ProbeError` with a machine-readable reason and a sentence a
+person can act on. The probe reads headers, decodes the first frame and checks that
+frames still decode near the declared end (catching truncated uploads) — a handful of
+seeks, so it costs the same for a minute or an hour of video.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+
+from vidkg.settings import ProbeSettings
+
+# Demuxers that read single images; ffmpeg opens a JPEG as a one-frame "video".
+_IMAGE_FORMATS = {"image2", "image2pipe", "png", "apng", "webp", "tiff", "bmp"}
+# ffmpeg demuxers that render text files as "video" (ANSI art); never a real video.
+_TEXT_FORMATS = {"tty"}
+# How many packets to try while looking for a decodable frame.
+_DECODE_BUDGET_PACKETS = 400
+# How many packets to read after a seek while checking that data reaches a time; covers
+# a GOP of 10 s at 60 fps, and demuxing without decoding is cheap.
+_DEMUX_BUDGET_PACKETS = 5000
+
+
+class RejectReason(StrEnum):
+    MISSING = "missing"
+    NOT_A_FILE = "not_a_file"
+    EMPTY = "empty"
+    NOT_A_VIDEO = "not_a_video"
+    STILL_IMAGE = "still_image"
+    AUDIO_ONLY = "audio_only"
+    TRUNCATED = "truncated"
+    NO_DECODABLE_FRAMES = "no_decodable_frames"
+    FRAME_TOO_LARGE = "frame_too_large"
+
+
+class ProbeError(Exception):
+    """A file that cannot be indexed, and why."""
+
+    def __init__(self, path: Path, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What the probe learned; stored on the video row."""
+
+    path: Path
+    size_bytes: int
+    container: str
+    duration_s: float
+    width: int
+    height: int
+    video_codec: str
+    fps: float | None
+    frame_count: int | None
+    rotation: int
+    has_audio: bool
+    audio_codec: str | None = None
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+    first_frame_s: float = 0.0
+    streams: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+def probe_video(path: Path, limits: ProbeSettings) -> VideoProbe:
+    """Probe ``path`` or raise :class:`ProbeError`."""
+    path = Path(path)
+    size = _check_file(path)
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise _unopenable(path, exc) from None
+    with container:
+        return _probe_container(path, size, container, limits)
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise ProbeError(path, RejectReason.MISSING, "no such file")
+    if not path.is_file():
+        raise ProbeError(path, RejectReason.NOT_A_FILE, "not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ProbeError(path, RejectReason.EMPTY, "the file is empty (0 bytes)")
+    return size
+
+
+def _unopenable(path: Path, exc: Exception) -> ProbeError:
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    if head[4:8] == b"ftyp":
+        return ProbeError(
+            path,
+            RejectReason.TRUNCATED,
+            "truncated or damaged MP4/MOV: its index (moov atom) is missing, "
+            "so no frame can be located",
+        )
+    return ProbeError(
+        path, RejectReason.NOT_A_VIDEO, f"not a video file (ffmpeg cannot read it: {exc})"
+    )
+
+
+def _probe_container(
+    path: Path, size: int, container: av.container.InputContainer, limits: ProbeSettings
+) -> VideoProbe:
+    fmt = container.format.name
+    videos = [s for s in container.streams.video if not _is_cover_art(s)]
+    audios = list(container.streams.audio)
+    if fmt in _TEXT_FORMATS:
+        raise ProbeError(path, RejectReason.NOT_A_VIDEO, "not a video file (it is text)")
+    if fmt.split(",")[0] in _IMAGE_FORMATS or fmt.endswith("_pipe"):
+        raise ProbeError(path, RejectReason.STILL_IMAGE, f"a still image ({fmt}), not a video")
+    if not videos:
+        if audios:
+            codecs = ", ".join(a.codec_context.name for a in audios)
+            raise ProbeError(
+                path,
+                RejectReason.AUDIO_ONLY,
+                f"audio-only file: no video stream (audio: {codecs})",
+            )
+        raise ProbeError(path, RejectReason.NOT_A_VIDEO, "no video stream in the file")
+
+    stream = videos[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height > limits.max_frame_pixels:
+        raise ProbeError(
+            path,
+            RejectReason.FRAME_TOO_LARGE,
+            f"frames of {width}x{height} exceed the limit of {limits.max_frame_pixels} pixels "
+            "(VIDKG_PROBE__MAX_FRAME_PIXELS)",
+        )
+    first = _first_frame_time(container, stream)
+    if first is None:
+        raise ProbeError(
+            path,
+            RejectReason.NO_DECODABLE_FRAMES,
+            f"no decodable frames: the {stream.codec_context.name} stream could not be "
+            "decoded (corrupt data or unsupported codec)",
+        )
+    first_t, rotation, width, height = first
+    duration = _declared_duration(container, stream)
+    if duration is None:
+        duration = _demuxed_duration(container, stream)
+    _check_not_truncated(path, container, stream, first_t, duration, limits)
+
+    fps = _fps(stream)
+    frames = stream.frames or (round(duration * fps) if fps else None)
+    audio = audios[0] if audios else None
+    return VideoProbe(
+        path=path.resolve(),
+        size_bytes=size,
+        container=fmt,
+        duration_s=duration,
+        width=width,
+        height=height,
+        video_codec=stream.codec_context.name,
+        fps=fps,
+        frame_count=frames,
+        rotation=rotation,
+        has_audio=audio is not None,
+        audio_codec=audio.codec_context.name if audio else None,
+        audio_sample_rate=audio.codec_context.sample_rate if audio else None,
+        audio_channels=audio.codec_context.channels if audio else None,
+        first_frame_s=first_t,
+        streams=[_describe(s) for s in container.streams],
+    )
+
+
+def _is_cover_art(stream: av.stream.Stream) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _fps(stream: av.video.stream.VideoStream) -> float | None:
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else None
+
+
+def _seconds(value: int | None, time_base: Any) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _declared_duration(container: av.container.InputContainer, stream: Any) -> float | None:
+    candidates = [_seconds(stream.duration, stream.time_base)]
+    fps = _fps(stream)
+    if stream.frames and fps:
+        # Headers such as AVI's count frames; a truncated AVI still declares them all
+        # while its container duration shrinks to the bytes that are left.
+        candidates.append(stream.frames / fps)
+    if container.duration is not None:
+        candidates.append(container.duration / av.time_base)
+    good = [c for c in candidates if c is not None and math.isfinite(c) and c > 0]
+    return max(good) if good else None
+
+
+def _demuxed_duration(container: av.container.InputContainer, stream: Any) -> float:
+    """Last packet time, for streams whose headers carry no duration (raw elementary streams)."""
+    last = 0.0
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base is not None:
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            last = max(last, end)
+    container.seek(0)
+    return last
+
+
+def _decode_frames(container: av.container.InputContainer, stream: Any, budget: int):
+    """Yield decoded frames of ``stream`` from the current position, skipping bad packets."""
+    for count, packet in enumerate(container.demux(stream)):
+        if count >= budget:
+            return
+        try:
+            yield from packet.decode()
+        except (av.error.FFmpegError, ValueError):
+            continue
+
+
+def _first_frame_time(container: av.container.InputContainer, stream: Any):
+    """(time, rotation, width, height) of the first frame that decodes, or None."""
+    for frame in _decode_frames(container, stream, _DECODE_BUDGET_PACKETS):
+        t = frame.time if frame.time is not None else 0.0
+        return t, int(getattr(frame, "rotation", 0) or 0), frame.width, frame.height
+    return None
+
+
+def _data_reaches(container: av.container.InputContainer, stream: Any, t: float) -> float | None:
+    """Seek to ``t``; return the latest packet time read up to ``t``, or None if none.
+
+    Truncation is missing data, so reading packets (no decoding) is enough, and it
+    stays cheap however long the GOP.
+    """
+    try:
+        container.seek(int(t / stream.time_base), stream=stream, backward=True)
+    except av.error.FFmpegError:
+        return None
+    latest = None
+    try:
+        for count, packet in enumerate(container.demux(stream)):
+            if packet.pts is not None and packet.time_base is not None:
+                latest = max(latest or 0.0, float(packet.pts * packet.time_base))
+                if latest >= t:
+                    break
+            if count >= _DEMUX_BUDGET_PACKETS:
+                break
+    except av.error.FFmpegError:
+        pass  # reading stopped at damaged data: report what was reached
+    return latest
+
+
+def _check_not_truncated(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: Any,
+    first_t: float,
+    duration: float,
+    limits: ProbeSettings,
+) -> None:
+    """Reject files whose frames stop well before their declared duration."""
+    # A frame is expected within ~2 s of the end (one GOP of a typical encode).
+    probe_t = max(first_t, duration - 2.0)
+    reached = _data_reaches(container, stream, probe_t)
+    if reached is not None and reached >= min(probe_t, duration * limits.min_decodable_ratio):
+        return
+    lo, hi = first_t, probe_t  # data reaches lo; not hi
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        got = _data_reaches(container, stream, mid)
+        if got is not None and got >= mid - 1.0:
+            lo = max(mid, got)
+        else:
+            hi = mid
+    raise ProbeError(
+        path,
+        RejectReason.TRUNCATED,
+        f"truncated: the file declares {duration:.1f} s but its data ends at about {lo:.1f} s",
+    )
+
+
+def _describe(stream: av.stream.Stream) -> dict[str, Any]:
+    ctx = stream.codec_context
+    info: dict[str, Any] = {"index": stream.index, "type": stream.type, "codec": ctx.name}
+    if stream.type == "video":
+        info.update(width=ctx.width, height=ctx.height, cover_art=_is_cover_art(stream))
+    elif stream.type == "audio":
+        info.update(sample_rate=ctx.sample_rate, channels=ctx.channels)
+    duration = _seconds(stream.duration, stream.time_base)
+    if duration is not None:
+        info["duration_s"] = duration
+    return info

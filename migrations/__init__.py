@@ -1,0 +1,1 @@
+"""Alembic migrations of the vidkg schema (run them with ``vidkg db upgrade``)."""

@@ -1,0 +1,32 @@
+"""Typed ORM models of every vidkg table (the DDL itself is in migrations/)."""
+
+from vidkg.schema.base import Base
+from vidkg.schema.evidence import (
+    Caption,
+    Detection,
+    Frame,
+    OnscreenText,
+    Scene,
+    SpeechSegment,
+    Track,
+)
+from vidkg.schema.graph import Entity, Event, Mention, Relation
+from vidkg.schema.videos import IngestCheckpoint, IngestJob, Video
+
+__all__ = [
+    "Base",
+    "Caption",
+    "Detection",
+    "Entity",
+    "Event",
+    "Frame",
+    "IngestCheckpoint",
+    "IngestJob",
+    "Mention",
+    "OnscreenText",
+    "Relation",
+    "Scene",
+    "SpeechSegment",
+    "Track",
+    "Video",
+]

@@ -1,0 +1,93 @@
+"""The one settings object of vidkg.
+
+Every knob is read here, from ``VIDKG_*`` environment variables (nested domains use
+``__``, e.g. ``VIDKG_PROBE__MAX_FRAME_PIXELS``) or a ``.env`` file. Code receives a
+``Settings`` instance instead of reading the environment itself, so tests and workers
+can run side by side with different configurations.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProbeSettings(BaseModel):
+    """Limits applied when a video is registered, before any expensive work starts."""
+
+    max_frame_pixels: int = Field(
+        default=8192 * 8192,
+        description="Reject videos whose frames have more pixels than this (width * height).",
+    )
+    min_decodable_ratio: float = Field(
+        default=0.98,
+        description="A file whose last decodable frame comes before this fraction of its "
+        "declared duration is reported as truncated.",
+    )
+
+
+class EmbeddingSettings(BaseModel):
+    """Vector dimensions of the pgvector columns.
+
+    They are fixed when the schema is created (HNSW indexes need a fixed dimension);
+    the indexer checks that its models produce vectors of these sizes.
+    """
+
+    text_dim: int = Field(default=384, description="all-MiniLM-L6-v2 gives 384.")
+    frame_dim: int = Field(default=512, description="open_clip ViT-B-32 gives 512.")
+
+
+class Settings(BaseSettings):
+    """Configuration for the CLI, the API and the workers."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIDKG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    home: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("vidkg")),
+        description="Where vidkg keeps its embedded database and derived media files.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy/libpq URL of an external PostgreSQL with pgvector. "
+        "Unset: an embedded PostgreSQL is started under VIDKG_HOME.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (redis://... or amqp://...). Unset: ingest runs in-process.",
+    )
+    embedded_database: str = Field(
+        default="vidkg", description="Database name inside the embedded server."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_level: str = "WARNING"
+    probe: ProbeSettings = Field(default_factory=ProbeSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+
+    @property
+    def media_dir(self) -> Path:
+        """Derived files (keyframes, thumbnails), one folder per video."""
+        return self.home / "media"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.home / "pgdata"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once from the environment.
+
+    Entry points (CLI, API app, Celery worker) call this once and pass the result down;
+    library code takes ``Settings`` as an argument.
+    """
+    return Settings()
