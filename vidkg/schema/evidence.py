@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import REAL, BigInteger, Double, ForeignKey, Integer, Text
+from sqlalchemy import REAL, BigInteger, Double, ForeignKey, Integer, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +22,7 @@ from vidkg.schema.base import (
 
 class Scene(VideoOwned, TimeSpan, Base):
     __tablename__ = "scenes"
+    __table_args__ = (UniqueConstraint("video_id", "scene_index"),)
 
     scene_index: Mapped[int] = mapped_column(Integer, nullable=False)
     keyframe_times: Mapped[list[float]] = mapped_column(
@@ -31,6 +32,7 @@ class Scene(VideoOwned, TimeSpan, Base):
 
 class Frame(VideoOwned, Base):
     __tablename__ = "frames"
+    __table_args__ = (UniqueConstraint("video_id", "t_s"),)
 
     t_s: Mapped[float] = mapped_column(Double, nullable=False)
     t_tc: Mapped[timedelta] = mapped_column(INTERVAL, seconds_interval("t_s"))

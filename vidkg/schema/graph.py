@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import REAL, BigInteger, DateTime, Double, ForeignKey, Text, func
+from sqlalchemy import REAL, BigInteger, DateTime, Double, ForeignKey, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +30,7 @@ class Entity(IdMixin, Base):
     """Shared across videos: the same person or place seen in two videos is one entity."""
 
     __tablename__ = "entities"
+    __table_args__ = (UniqueConstraint("kind", "canonical_name"),)
 
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, Integer, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, CHAR, INTERVAL, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,6 +73,7 @@ class IngestJob(VideoOwned, Base):
 
 class IngestCheckpoint(VideoOwned, Base):
     __tablename__ = "ingest_checkpoints"
+    __table_args__ = (UniqueConstraint("video_id", "stage", "chunk_index"),)
 
     job_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("ingest_jobs.id", ondelete="SET NULL")

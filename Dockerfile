@@ -1,0 +1,26 @@
+# One image for the api, worker and migrate services of docker-compose.yml.
+FROM python:3.11-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY vidkg ./vidkg
+COPY indexer ./indexer
+COPY graph ./graph
+COPY retrieval ./retrieval
+COPY api ./api
+COPY migrations ./migrations
+
+# EXTRAS=models installs the indexer's model stack (torch, faster-whisper, easyocr, ...);
+# build with --build-arg EXTRAS= for a slim api-only image.
+ARG EXTRAS=models
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
+
+RUN useradd --create-home --uid 1000 vidkg && mkdir -p /data && chown vidkg /data
+USER vidkg
+ENV VIDKG_HOME=/data
+EXPOSE 8000
+CMD ["vidkg", "serve"]

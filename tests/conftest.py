@@ -1,0 +1,98 @@
+"""Shared fixtures: a real embedded PostgreSQL (18 + pgvector) for the whole session.
+
+Each test that needs the database gets its own database, cloned from a migrated
+template (``CREATE DATABASE ... TEMPLATE``), so tests never see each other's rows and
+the migrations run once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.support import ALSA_VOICE, OPENCV_DATA, TEMPLATE_DB, VTEST, require
+from vidkg.db import Database, open_database
+from vidkg.db.embedded import EmbeddedPostgres
+from vidkg.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def vidkg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("vidkg-home")
+    yield home
+    EmbeddedPostgres(home / "pgdata").stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(vidkg_home: Path) -> str:
+    """Start the embedded server once and migrate a template database."""
+    settings = Settings(home=vidkg_home, embedded_database=TEMPLATE_DB)
+    open_database(settings).dispose()
+    return TEMPLATE_DB
+
+
+def _admin_dsn(home: Path) -> str:
+    url = EmbeddedPostgres(home / "pgdata", "postgres").start()
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def settings(vidkg_home: Path, template_db: str) -> Iterator[Settings]:
+    """Settings pointing at a fresh, migrated database of this test's own."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_dsn(vidkg_home), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
+        )
+    media_home = vidkg_home / name
+    media_home.mkdir()
+    (media_home / "pgdata").symlink_to(vidkg_home / "pgdata")
+    yield Settings(home=media_home, embedded_database=name)
+    with psycopg.connect(_admin_dsn(vidkg_home), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    shutil.rmtree(media_home, ignore_errors=True)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = open_database(settings)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Good and bad media files made from Debian's real videos and sounds."""
+    out = tmp_path_factory.mktemp("media")
+    vtest = require(VTEST)
+
+    def ffmpeg(*args: str) -> None:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)
+
+    common = ["-i", str(vtest), "-t", "20", "-c:v", "libx264", "-preset", "ultrafast"]
+    ffmpeg(*common, "-movflags", "+faststart", str(out / "good.mp4"))
+    ffmpeg(*common, str(out / "moov_at_end.mp4"))
+    good = (out / "good.mp4").read_bytes()
+    (out / "truncated.mp4").write_bytes(good[: len(good) // 2])
+    moov_end = (out / "moov_at_end.mp4").read_bytes()
+    (out / "truncated_moov_missing.mp4").write_bytes(moov_end[: len(moov_end) // 2])
+    avi = vtest.read_bytes()
+    (out / "truncated.avi").write_bytes(avi[: len(avi) // 2])
+    # Keep the headers, zero the coded pictures: the container opens, nothing decodes.
+    mdat = good.find(b"mdat") + 4 + 64
+    (out / "undecodable.mp4").write_bytes(good[:mdat] + bytes(len(good) - mdat))
+    (out / "empty.mp4").write_bytes(b"")
+    (out / "notes.txt").write_text("meeting notes, not a video\n" * 50)
+    shutil.copy(require(OPENCV_DATA / "baboon.jpg"), out / "photo.jpg")
+    shutil.copy(require(ALSA_VOICE), out / "voice.wav")
+    ffmpeg("-i", str(ALSA_VOICE), "-c:a", "aac", str(out / "voice.m4a"))
+    return out

@@ -1,0 +1,28 @@
+"""The HTTP API against the real database."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.http import create_app
+from indexer.catalog import register_video
+from tests.support import VTEST, require
+from vidkg.db import Database
+from vidkg.settings import Settings
+
+
+def test_health_and_videos(db: Database, settings: Settings) -> None:
+    reg = register_video(db.sessions, settings, require(VTEST))
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health").json()
+        assert health == {"status": "ok", "schema": "0001"}
+        videos = client.get("/videos").json()
+        assert [(v["video_id"], v["file_name"], v["status"]) for v in videos] == [
+            (reg.video_id, "vtest.avi", "registered")
+        ]
+        one = client.get(f"/videos/{reg.video_id}")
+        assert one.status_code == 200 and one.json()["width"] == 768
+        missing = client.get("/videos/999999")
+        assert missing.status_code == 404
+        assert missing.json()["detail"] == "no video 999999"
+        assert client.get("/videos/not-a-number").status_code == 422

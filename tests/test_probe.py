@@ -1,0 +1,87 @@
+"""The prober on real media: exact metadata for good files, a clear reason for bad ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.probe import ProbeError, RejectReason, probe_video
+from tests.support import MEGAMIND, VTEST, require
+from vidkg.settings import ProbeSettings
+
+LIMITS = ProbeSettings()
+
+
+def test_vtest_metadata() -> None:
+    probe = probe_video(require(VTEST), LIMITS)
+    assert probe.container == "avi"
+    assert probe.video_codec == "msmpeg4"
+    assert (probe.width, probe.height) == (768, 576)
+    assert probe.fps == pytest.approx(10.0)
+    assert probe.frame_count == 795
+    assert probe.duration_s == pytest.approx(79.5, abs=0.05)
+    assert probe.has_audio is False
+
+
+def test_megamind_has_its_dialogue_track() -> None:
+    probe = probe_video(require(MEGAMIND), LIMITS)
+    assert (probe.width, probe.height) == (720, 528)
+    assert probe.has_audio and probe.audio_codec == "ac3"
+    assert probe.duration_s == pytest.approx(11.26, abs=0.1)
+    assert probe.fps == pytest.approx(23.976, abs=0.01)
+
+
+def test_reencoded_mp4_with_single_long_gop_is_not_called_truncated(media: Path) -> None:
+    # x264's default GOP (250 frames) at vtest's 10 fps is 25 s: longer than the file.
+    for name in ("good.mp4", "moov_at_end.mp4"):
+        probe = probe_video(media / name, LIMITS)
+        assert probe.duration_s == pytest.approx(20.0, abs=0.05)
+        assert probe.video_codec == "h264"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason", "words"),
+    [
+        ("missing.mp4", RejectReason.MISSING, "no such file"),
+        ("empty.mp4", RejectReason.EMPTY, "empty"),
+        ("notes.txt", RejectReason.NOT_A_VIDEO, "not a video"),
+        ("photo.jpg", RejectReason.STILL_IMAGE, "still image"),
+        ("voice.wav", RejectReason.AUDIO_ONLY, "audio-only"),
+        ("voice.m4a", RejectReason.AUDIO_ONLY, "audio-only"),
+        ("truncated.mp4", RejectReason.TRUNCATED, "declares 20.0 s"),
+        ("truncated.avi", RejectReason.TRUNCATED, "declares 79.5 s"),
+        ("truncated_moov_missing.mp4", RejectReason.TRUNCATED, "moov atom"),
+        ("undecodable.mp4", RejectReason.NO_DECODABLE_FRAMES, "no decodable frames"),
+    ],
+)
+def test_bad_input_is_rejected_with_its_reason(
+    media: Path, name: str, reason: RejectReason, words: str
+) -> None:
+    with pytest.raises(ProbeError) as err:
+        probe_video(media / name, LIMITS)
+    assert err.value.reason is reason
+    assert words in str(err.value)
+    assert str(media / name) in str(err.value)
+
+
+def test_truncation_point_is_reported(media: Path) -> None:
+    """The message says where the data stops (the AVI was cut at half of 79.5 s)."""
+    with pytest.raises(ProbeError) as err:
+        probe_video(media / "truncated.avi", LIMITS)
+    ends_at = float(err.value.detail.rsplit("about", 1)[1].split()[0])
+    assert 35.0 < ends_at < 45.0
+
+
+def test_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(ProbeError) as err:
+        probe_video(tmp_path, LIMITS)
+    assert err.value.reason is RejectReason.NOT_A_FILE
+
+
+def test_huge_frames_are_rejected_before_decoding() -> None:
+    limits = ProbeSettings(max_frame_pixels=640 * 480)
+    with pytest.raises(ProbeError) as err:
+        probe_video(require(VTEST), limits)
+    assert err.value.reason is RejectReason.FRAME_TOO_LARGE
+    assert "768x576" in str(err.value)
