@@ -9,6 +9,7 @@ seeks, so it costs the same for a minute or an hour of video.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +34,7 @@ _DEMUX_BUDGET_PACKETS = 5000
 class RejectReason(StrEnum):
     MISSING = "missing"
     NOT_A_FILE = "not_a_file"
+    UNREADABLE = "unreadable"
     EMPTY = "empty"
     NOT_A_VIDEO = "not_a_video"
     STILL_IMAGE = "still_image"
@@ -96,6 +98,8 @@ def _check_file(path: Path) -> int:
         raise ProbeError(path, RejectReason.MISSING, "no such file")
     if not path.is_file():
         raise ProbeError(path, RejectReason.NOT_A_FILE, "not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ProbeError(path, RejectReason.UNREADABLE, "permission denied: cannot read the file")
     size = path.stat().st_size
     if size == 0:
         raise ProbeError(path, RejectReason.EMPTY, "the file is empty (0 bytes)")
@@ -112,8 +116,9 @@ def _unopenable(path: Path, exc: Exception) -> ProbeError:
             "truncated or damaged MP4/MOV: its index (moov atom) is missing, "
             "so no frame can be located",
         )
+    why = getattr(exc, "strerror", None) or str(exc)
     return ProbeError(
-        path, RejectReason.NOT_A_VIDEO, f"not a video file (ffmpeg cannot read it: {exc})"
+        path, RejectReason.NOT_A_VIDEO, f"not a video file (ffmpeg cannot read it: {why})"
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from celery import Celery
 
+from indexer.catalog import register_video
+from vidkg.db import Database, open_database
 from vidkg.settings import Settings
 
 QUEUES = ("default", "asr", "vision", "graph")
@@ -36,22 +38,17 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
     )
 
+    opened: list[Database] = []
+
+    def database() -> Database:
+        """One Database per worker process, opened by its first task (after the fork)."""
+        if not opened:
+            opened.append(open_database(settings))
+        return opened[0]
+
     @app.task(name="vidkg.register_video")
     def register(path: str) -> dict[str, Any]:
-        from indexer.catalog import register_video
-        from vidkg.db import open_database
-
-        db = _process_database(app, settings, open_database)
-        reg = register_video(db.sessions, settings, Path(path))
+        reg = register_video(database().sessions, settings, Path(path))
         return {"video_id": reg.video_id, "created": reg.created}
 
     return app
-
-
-def _process_database(app: Celery, settings: Settings, opener: Any) -> Any:
-    """One Database per worker process, opened by its first task."""
-    db = getattr(app, "_vidkg_db", None)
-    if db is None:
-        db = opener(settings)
-        app._vidkg_db = db
-    return db

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy/libpq URL of an external PostgreSQL with pgvector. "
         "Unset: an embedded PostgreSQL is started under VIDKG_HOME.",
     )
+    analyst_database_url: SecretStr | None = Field(
+        default=None,
+        description="URL for analyst SQL, logging in as the read-only vidkg_analyst role. "
+        "Unset: the main database's location as vidkg_analyst (embedded server).",
+    )
+    analyst_statement_timeout_s: float = Field(
+        default=30.0, description="Analyst queries are cancelled after this many seconds."
+    )
+    analyst_row_limit: int = Field(default=1000, description="Rows returned at most.")
     broker_url: str | None = Field(
         default=None,
         description="Celery broker (redis://... or amqp://...). Unset: ingest runs in-process.",

@@ -9,6 +9,7 @@ import typer
 
 from api.cli import db_commands, video_commands
 from api.cli.ingest_commands import ingest
+from api.cli.sql_command import sql
 from api.cli.state import CliState
 from indexer.worker import QUEUES
 from vidkg.settings import get_settings
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(video_commands.app, name="videos")
 app.command()(ingest)
+app.command()(sql)
 
 
 @app.callback()
