@@ -162,8 +162,14 @@ def _probe_container(
     first_t, rotation, width, height = first
     duration = _declared_duration(container, stream)
     if duration is None:
-        duration = _demuxed_duration(container, stream)
-    _check_not_truncated(path, container, stream, first_t, duration, limits)
+        # Every packet was read to measure it, so none can be missing: no truncation check.
+        duration = _demuxed_duration(path, stream.index)
+    else:
+        _check_not_truncated(path, container, stream, first_t, duration, limits)
+    if duration <= 0:
+        raise ProbeError(
+            path, RejectReason.STILL_IMAGE, "a single frame with no duration, not a video"
+        )
 
     fps = _fps(stream)
     frames = stream.frames or (round(duration * fps) if fps else None)
@@ -216,14 +222,22 @@ def _declared_duration(container: av.container.InputContainer, stream: Any) -> f
     return max(good) if good else None
 
 
-def _demuxed_duration(container: av.container.InputContainer, stream: Any) -> float:
-    """Last packet time, for streams whose headers carry no duration (raw elementary streams)."""
-    last = 0.0
-    for packet in container.demux(stream):
-        if packet.pts is not None and packet.time_base is not None:
-            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-            last = max(last, end)
-    container.seek(0)
+def _demuxed_duration(path: Path, stream_index: int) -> float:
+    """Duration of a stream whose headers carry none (raw elementary streams, which
+    cannot seek), by reading every packet once in a fresh pass, without decoding."""
+    with av.open(str(path)) as container:
+        stream = container.streams[stream_index]
+        last, packets = 0.0, 0
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue  # the demuxer's end-of-stream marker
+            packets += 1
+            if packet.pts is not None and packet.time_base is not None:
+                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                last = max(last, end)
+        fps = _fps(stream)
+    if last <= 0 and fps:
+        last = packets / fps  # no timestamps at all: count frames
     return last
 
 

@@ -1,7 +1,6 @@
 """The Celery application: thin task wrappers over the same functions the CLI calls.
 
-Queues are split by resource so machines can specialise: ``default`` (bookkeeping),
-``asr``, ``vision`` (where GPU workers listen) and ``graph``.
+Queues are split by resource so machines can specialise (``Settings.worker_queues``).
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from celery import Celery
 from indexer.catalog import register_video
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings
-
-QUEUES = ("default", "asr", "vision", "graph")
 
 
 class BrokerNotConfigured(RuntimeError):

@@ -81,6 +81,20 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     common = ["-i", str(vtest), "-t", "20", "-c:v", "libx264", "-preset", "ultrafast"]
     ffmpeg(*common, "-movflags", "+faststart", str(out / "good.mp4"))
     ffmpeg(*common, str(out / "moov_at_end.mp4"))
+    # A raw H.264 elementary stream: no container, no duration, cannot seek.
+    ffmpeg(
+        "-i",
+        str(vtest),
+        "-t",
+        "5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-f",
+        "h264",
+        str(out / "raw.h264"),
+    )
     good = (out / "good.mp4").read_bytes()
     (out / "truncated.mp4").write_bytes(good[: len(good) // 2])
     moov_end = (out / "moov_at_end.mp4").read_bytes()

@@ -10,7 +10,6 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from api.cli import app
-from indexer.worker import QUEUES
 from tests.support import REPO
 from vidkg.settings import Settings
 
@@ -84,4 +83,4 @@ def test_api_port_and_worker_queues_agree() -> None:
     assert api_env["VIDKG_API_HOST"] == "0.0.0.0"
     argv = SERVICES["worker"]["command"]
     queues = argv[argv.index("--queues") + 1].split(",")
-    assert set(queues) == set(QUEUES)
+    assert set(queues) == set(Settings().worker_queues)

@@ -40,6 +40,14 @@ def test_reencoded_mp4_with_single_long_gop_is_not_called_truncated(media: Path)
         assert probe.video_codec == "h264"
 
 
+def test_raw_elementary_stream_is_measured_by_reading_it(media: Path) -> None:
+    probe = probe_video(media / "raw.h264", LIMITS)
+    assert probe.container == "h264"
+    assert probe.frame_count == 50  # 5 s of vtest at 10 fps
+    # Raw H.264 carries no frame rate for the demuxer, which assumes 25 fps.
+    assert probe.duration_s == pytest.approx(probe.frame_count / probe.fps)
+
+
 @pytest.mark.parametrize(
     ("name", "reason", "words"),
     [

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker (redis://... or amqp://...). Unset: ingest runs in-process.",
     )
+    worker_queues: list[str] = Field(
+        default=["default", "asr", "vision", "graph"],
+        description="Celery queues, split by resource: default (bookkeeping), asr, vision "
+        "(OCR, detection, embeddings: where GPU workers listen), graph.",
+    )
     embedded_database: str = Field(
         default="vidkg", description="Database name inside the embedded server."
     )

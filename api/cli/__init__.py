@@ -11,7 +11,6 @@ from api.cli import db_commands, video_commands
 from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
-from indexer.worker import QUEUES
 from vidkg.settings import get_settings
 
 app = typer.Typer(
@@ -46,10 +45,12 @@ def serve(ctx: typer.Context) -> None:
 @app.command()
 def worker(
     ctx: typer.Context,
-    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = ",".join(QUEUES),
+    queues: Annotated[
+        str | None, typer.Option(help="Comma-separated queues (default: all of them).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Run a Celery worker consuming QUEUES from VIDKG_BROKER_URL."""
+    """Run a Celery worker consuming queues from VIDKG_BROKER_URL."""
     from indexer.worker import BrokerNotConfigured, make_celery
 
     try:
@@ -57,6 +58,7 @@ def worker(
     except BrokerNotConfigured as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    queues = queues or ",".join(ctx.obj.settings.worker_queues)
     celery.worker_main(
         ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
     )
