@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.probe import VideoProbe, probe_video
+from indexer.probe import ProbeError, RejectReason, VideoProbe, probe_video
 from vidkg.schema import Entity, Mention, Relation, Video
 from vidkg.settings import Settings
 
@@ -47,7 +47,12 @@ def media_dir(settings: Settings, video_id: int) -> Path:
 def register_video(sessions: sessionmaker[Session], settings: Settings, path: Path) -> Registration:
     """Probe ``path`` and record it; raises ProbeError (writing nothing) for bad input."""
     probe = probe_video(path, settings.probe)
-    sha256 = file_sha256(probe.path)
+    try:
+        sha256 = file_sha256(probe.path)
+    except OSError as exc:  # moved, deleted or made unreadable since it was probed
+        raise ProbeError(
+            path, RejectReason.UNREADABLE, f"cannot read the file: {exc.strerror or exc}"
+        ) from exc
     values = dict(
         source_path=str(probe.path),
         file_name=probe.path.name,
