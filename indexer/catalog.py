@@ -67,6 +67,8 @@ def register_video(sessions: sessionmaker[Session], settings: Settings, path: Pa
         video_codec=probe.video_codec,
         frame_count=probe.frame_count,
         has_audio=probe.has_audio,
+        has_video=probe.has_video,
+        decodable_s=probe.decodable_s,
         audio_codec=probe.audio_codec,
         audio_sample_rate=probe.audio_sample_rate,
         audio_channels=probe.audio_channels,

@@ -2,8 +2,9 @@
 
 Every rejection is a :class:`ProbeError` with a machine-readable reason and a sentence a
 person can act on. The probe reads headers, decodes the first frame and checks that
-frames still decode near the declared end (catching truncated uploads) — a handful of
-seeks, so it costs the same for a minute or an hour of video.
+frames still decode near the declared end (a truncated upload is indexed up to where its
+data ends, and the rest is reported) — a handful of seeks, so it costs the same for a
+minute or an hour of video. Audio-only files are accepted for speech.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _DECODE_BUDGET_PACKETS = 400
 # How many packets to read after a seek while checking that data reaches a time; covers
 # a GOP of 10 s at 60 fps, and demuxing without decoding is cheap.
 _DEMUX_BUDGET_PACKETS = 5000
+# A truncated file with less readable data than this is rejected rather than indexed.
+_MIN_DECODABLE_S = 1.0
 
 
 class RejectReason(StrEnum):
@@ -62,13 +65,15 @@ class VideoProbe:
     size_bytes: int
     container: str
     duration_s: float
-    width: int
-    height: int
-    video_codec: str
+    width: int | None  # None: audio-only
+    height: int | None
+    video_codec: str | None
     fps: float | None
     frame_count: int | None
     rotation: int
     has_audio: bool
+    has_video: bool = True
+    decodable_s: float | None = None  # truncated: where the readable data ends
     audio_codec: str | None = None
     audio_sample_rate: int | None = None
     audio_channels: int | None = None
@@ -134,12 +139,7 @@ def _probe_container(
         raise ProbeError(path, RejectReason.STILL_IMAGE, f"a still image ({fmt}), not a video")
     if not videos:
         if audios:
-            codecs = ", ".join(a.codec_context.name for a in audios)
-            raise ProbeError(
-                path,
-                RejectReason.AUDIO_ONLY,
-                f"audio-only file: no video stream (audio: {codecs})",
-            )
+            return _probe_audio_only(path, size, container, audios[0])
         raise ProbeError(path, RejectReason.NOT_A_VIDEO, "no video stream in the file")
 
     stream = videos[0]
@@ -161,11 +161,12 @@ def _probe_container(
         )
     first_t, rotation, width, height = first
     duration = _declared_duration(container, stream)
+    decodable = None
     if duration is None:
         # Every packet was read to measure it, so none can be missing: no truncation check.
         duration = _demuxed_duration(path, stream.index)
     else:
-        _check_not_truncated(path, container, stream, first_t, duration, limits)
+        decodable = _decodable_until(path, container, stream, first_t, duration, limits)
     if duration <= 0:
         raise ProbeError(
             path, RejectReason.STILL_IMAGE, "a single frame with no duration, not a video"
@@ -186,10 +187,39 @@ def _probe_container(
         frame_count=frames,
         rotation=rotation,
         has_audio=audio is not None,
+        decodable_s=decodable,
         audio_codec=audio.codec_context.name if audio else None,
         audio_sample_rate=audio.codec_context.sample_rate if audio else None,
         audio_channels=audio.codec_context.channels if audio else None,
         first_frame_s=first_t,
+        streams=[_describe(s) for s in container.streams],
+    )
+
+
+def _probe_audio_only(
+    path: Path, size: int, container: av.container.InputContainer, audio: Any
+) -> VideoProbe:
+    """An audio-only file is indexed for speech; the visual stages skip it."""
+    duration = _declared_duration(container, audio) or _demuxed_duration(path, audio.index)
+    if duration <= 0:
+        raise ProbeError(path, RejectReason.AUDIO_ONLY, "audio-only file with no duration")
+    ctx = audio.codec_context
+    return VideoProbe(
+        path=path.resolve(),
+        size_bytes=size,
+        container=container.format.name,
+        duration_s=duration,
+        width=None,
+        height=None,
+        video_codec=None,
+        fps=None,
+        frame_count=None,
+        rotation=0,
+        has_audio=True,
+        has_video=False,
+        audio_codec=ctx.name,
+        audio_sample_rate=ctx.sample_rate,
+        audio_channels=ctx.channels,
         streams=[_describe(s) for s in container.streams],
     )
 
@@ -199,6 +229,8 @@ def _is_cover_art(stream: av.stream.Stream) -> bool:
 
 
 def _fps(stream: av.video.stream.VideoStream) -> float | None:
+    if stream.type != "video":
+        return None
     rate = stream.average_rate or stream.guessed_rate
     return float(rate) if rate else None
 
@@ -284,20 +316,21 @@ def _data_reaches(container: av.container.InputContainer, stream: Any, t: float)
     return latest
 
 
-def _check_not_truncated(
+def _decodable_until(
     path: Path,
     container: av.container.InputContainer,
     stream: Any,
     first_t: float,
     duration: float,
     limits: ProbeSettings,
-) -> None:
-    """Reject files whose frames stop well before their declared duration."""
+) -> float | None:
+    """None when data reaches the declared end; else where it stops (a truncated file
+    is indexed up to there). Rejects a file with less than a second of readable data."""
     # A frame is expected within ~2 s of the end (one GOP of a typical encode).
     probe_t = max(first_t, duration - 2.0)
     reached = _data_reaches(container, stream, probe_t)
     if reached is not None and reached >= min(probe_t, duration * limits.min_decodable_ratio):
-        return
+        return None
     lo, hi = first_t, probe_t  # data reaches lo; not hi
     for _ in range(12):
         mid = (lo + hi) / 2
@@ -306,11 +339,13 @@ def _check_not_truncated(
             lo = max(mid, got)
         else:
             hi = mid
-    raise ProbeError(
-        path,
-        RejectReason.TRUNCATED,
-        f"truncated: the file declares {duration:.1f} s but its data ends at about {lo:.1f} s",
-    )
+    if lo - first_t < _MIN_DECODABLE_S:
+        raise ProbeError(
+            path,
+            RejectReason.TRUNCATED,
+            f"truncated: the file declares {duration:.1f} s but its data ends at about {lo:.1f} s",
+        )
+    return lo
 
 
 def _describe(stream: av.stream.Stream) -> dict[str, Any]:

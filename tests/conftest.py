@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from indexer.models import ModelRegistry
 from tests.support import ALSA_VOICE, OPENCV_DATA, TEMPLATE_DB, VTEST, require
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
@@ -43,9 +45,9 @@ def _admin_dsn(home: Path) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def settings(vidkg_home: Path, template_db: str) -> Iterator[Settings]:
-    """Settings pointing at a fresh, migrated database of this test's own."""
+@contextmanager
+def fresh_database(vidkg_home: Path, template_db: str) -> Iterator[Settings]:
+    """Settings pointing at a new database cloned from the migrated template."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_admin_dsn(vidkg_home), autocommit=True) as conn:
         conn.execute(
@@ -56,10 +58,19 @@ def settings(vidkg_home: Path, template_db: str) -> Iterator[Settings]:
     media_home = vidkg_home / name
     media_home.mkdir()
     (media_home / "pgdata").symlink_to(vidkg_home / "pgdata")
-    yield Settings(home=media_home, embedded_database=name)
-    with psycopg.connect(_admin_dsn(vidkg_home), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    shutil.rmtree(media_home, ignore_errors=True)
+    try:
+        yield Settings(home=media_home, embedded_database=name)
+    finally:
+        with psycopg.connect(_admin_dsn(vidkg_home), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        shutil.rmtree(media_home, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(vidkg_home: Path, template_db: str) -> Iterator[Settings]:
+    """Settings pointing at a fresh, migrated database of this test's own."""
+    with fresh_database(vidkg_home, template_db) as fresh:
+        yield fresh
 
 
 @pytest.fixture
@@ -110,3 +121,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(require(ALSA_VOICE), out / "voice.wav")
     ffmpeg("-i", str(ALSA_VOICE), "-c:a", "aac", str(out / "voice.m4a"))
     return out
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
+    """The real models (offline weight packages), loaded once for the whole run."""
+    return ModelRegistry(Settings().indexer, tmp_path_factory.mktemp("models"))

@@ -44,3 +44,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         cwd=REPO,
     )
+
+
+# The shared benchmark kit (beside the repository: ../shared/bench) builds haystacks.
+BENCH = REPO.parent / "shared" / "bench"

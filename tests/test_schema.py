@@ -11,7 +11,13 @@ from vidkg.schema import Base
 from vidkg.settings import Settings
 
 TABLES = set(Base.metadata.tables)
-VIEWS = {"v_timeline", "v_videos", "v_entity_mentions", "v_ingest_progress"}
+VIEWS = {
+    "v_timeline",
+    "v_videos",
+    "v_entity_mentions",
+    "v_ingest_progress",
+    "v_scene_objects",
+}
 
 
 def _relations(db: Database) -> tuple[set[str], set[str]]:

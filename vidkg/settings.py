@@ -15,6 +15,8 @@ import platformdirs
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidkg.stage_settings import IndexerSettings
+
 
 class ProbeSettings(BaseModel):
     """Limits applied when a video is registered, before any expensive work starts."""
@@ -86,6 +88,7 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    indexer: IndexerSettings = Field(default_factory=IndexerSettings)
 
     @property
     def media_dir(self) -> Path:

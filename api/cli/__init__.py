@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import db_commands, video_commands
+from api.cli import bench_command, db_commands, video_commands
 from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(video_commands.app, name="videos")
+app.add_typer(bench_command.app, name="bench")
 app.command()(ingest)
 app.command()(sql)
 

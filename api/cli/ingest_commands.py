@@ -1,4 +1,8 @@
-"""``vidkg ingest``: register and probe videos (the indexer stages plug in behind this)."""
+"""``vidkg ingest``: register videos, then run the indexer stages over them.
+
+Re-running resumes: chunks whose stage is already done are skipped, so an interrupted
+ingest continues where it stopped and a second run of a finished one costs nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli.ingest_progress import counts_line, report_json, stage_bars, summary_table
 from api.cli.state import console, state
 from indexer.catalog import register_video
+from indexer.pipeline import Pipeline
+from indexer.plan import parse_stages
 from indexer.probe import ProbeError, VideoProbe
+from indexer.readback import evidence_counts
 
 out = console()
 err = console(stderr=True)
@@ -18,20 +26,37 @@ err = console(stderr=True)
 
 def describe(probe: VideoProbe) -> str:
     audio = f"audio {probe.audio_codec}" if probe.has_audio else "no audio"
+    if not probe.has_video:
+        return f"{probe.duration_s:.1f} s, audio-only ({probe.audio_codec})"
     fps = f" @ {probe.fps:.3g} fps" if probe.fps else ""
-    return (
-        f"{probe.duration_s:.1f} s, {probe.width}x{probe.height}{fps}, {probe.video_codec}, {audio}"
-    )
+    text = f"{probe.duration_s:.1f} s, {probe.width}x{probe.height}{fps}, {probe.video_codec}, "
+    text += audio
+    if probe.decodable_s is not None:
+        text += f"; truncated: data ends at {probe.decodable_s:.1f} s"
+    return text
 
 
 def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Video files to ingest.")],
+    stages: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated stages (default: VIDKG_INDEXER__STAGES, all)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    register_only: Annotated[
+        bool, typer.Option("--register-only", help="Probe and register; run no stage.")
+    ] = False,
 ) -> None:
-    """Register and probe videos. Bad input is rejected with its reason (exit code 1)
-    and nothing is stored for it; the same file registered twice is detected."""
+    """Register videos and index them: scenes, speech, on-screen text, objects, embeddings
+    and captions. Bad input is rejected with its reason (exit code 1) and nothing is
+    stored for it; a file already registered is resumed, not duplicated."""
     cli = state(ctx)
+    try:
+        chosen = [] if register_only else parse_stages(stages, cli.settings.indexer.stages)
+    except ValueError as exc:
+        err.print(f"[red]error[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
     results: list[dict[str, Any]] = []
     for path in paths:
         try:
@@ -48,23 +73,47 @@ def ingest(
             if not as_json:
                 err.print(f"[red]rejected[/red] {path}: {exc.detail}", highlight=False)
             continue
-        status = "registered" if reg.created else "already_registered"
-        results.append(
-            {
-                "path": str(path),
-                "status": status,
-                "video_id": reg.video_id,
-                "sha256": reg.sha256,
-                "probe": reg.probe.to_json(),
-            }
-        )
+        result: dict[str, Any] = {
+            "path": str(path),
+            "status": "registered" if reg.created else "already_registered",
+            "video_id": reg.video_id,
+            "sha256": reg.sha256,
+            "probe": reg.probe.to_json(),
+        }
+        results.append(result)
         if not as_json:
             verb = "registered" if reg.created else "already registered as"
             out.print(
                 f"{verb} video {reg.video_id}: {reg.probe.path.name} ({describe(reg.probe)})",
                 highlight=False,
             )
+        if chosen:
+            _index(cli, reg.video_id, reg.probe, chosen, result, as_json)
     if as_json:
         print(json.dumps({"results": results}, indent=2))
-    if any(r["status"] == "rejected" for r in results):
+    if any(r["status"] in ("rejected", "failed") for r in results):
         raise typer.Exit(1)
+
+
+def _index(cli, video_id: int, probe: VideoProbe, stages: list[str], result, as_json) -> None:
+    pipeline = Pipeline(cli.db, cli.settings, cli.registry)
+    timeline = probe.decodable_s or probe.duration_s
+    with stage_bars(err, stages, timeline, enabled=not as_json and err.is_terminal) as progress:
+        report = pipeline.ingest(video_id, stages, progress)
+    counts = evidence_counts(cli.db.sessions, video_id)
+    status = "partial" if probe.decodable_s is not None else "ingested"
+    result.update(
+        status="failed" if report.status == "failed" else status,
+        report=report_json(report),
+        counts=counts,
+    )
+    if as_json:
+        return
+    out.print(summary_table(report, counts))
+    out.print(
+        f"video {video_id}: {counts_line(counts)}; {report.wall_s:.1f} s wall, "
+        f"{report.realtime:.1f}x realtime",
+        highlight=False,
+    )
+    for failure in report.failures:
+        err.print(f"[yellow]{failure['stage']}[/yellow]: {failure['error']}", highlight=False)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
+from indexer.models import ModelRegistry
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings
 
@@ -16,12 +17,20 @@ from vidkg.settings import Settings
 class CliState:
     settings: Settings
     _db: Database | None = field(default=None, repr=False)
+    _registry: ModelRegistry | None = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:
         if self._db is None:
             self._db = open_database(self.settings)
         return self._db
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """Models of this process, each loaded on first use."""
+        if self._registry is None:
+            self._registry = ModelRegistry(self.settings.indexer, self.settings.home / "models")
+        return self._registry
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -6,7 +6,16 @@ from datetime import timedelta
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import REAL, BigInteger, Double, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +34,8 @@ class Scene(VideoOwned, TimeSpan, Base):
     __table_args__ = (UniqueConstraint("video_id", "scene_index"),)
 
     scene_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    shot_index: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    cut_before: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     keyframe_times: Mapped[list[float]] = mapped_column(
         ARRAY(Double), nullable=False, server_default="{}"
     )

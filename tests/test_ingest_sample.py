@@ -1,0 +1,145 @@
+"""The whole pipeline on the bundled sample, checked against its exact ground truth.
+
+``samples/briefing.mp4`` (60 s) has 8 hard cuts, 5 spoken sentences, 4 on-screen texts
+and people in 3 windows (``samples/briefing.truth.json``). One ingest with every default
+stage is shared by the tests of this module; each test checks one kind of evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from indexer.catalog import register_video
+from indexer.models import ModelRegistry
+from indexer.pipeline import Pipeline
+from indexer.plan import IngestReport
+from tests.conftest import fresh_database
+from tests.quality import normalise, overlaps, word_error_rate
+from tests.support import SAMPLE
+from vidkg.db import Database, open_database
+from vidkg.settings import Settings
+
+TRUTH = json.loads(SAMPLE.with_name("briefing.truth.json").read_text())
+
+
+@dataclass
+class Ingested:
+    settings: Settings
+    db: Database
+    video_id: int
+    report: IngestReport
+    pipeline: Pipeline
+
+    def rows(self, sql: str, **params: object) -> list[dict]:
+        with self.db.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
+@pytest.fixture(scope="module")
+def sample(vidkg_home: Path, template_db: str, registry: ModelRegistry) -> Iterator[Ingested]:
+    with fresh_database(vidkg_home, template_db) as settings:
+        db = open_database(settings)
+        video_id = register_video(db.sessions, settings, SAMPLE).video_id
+        pipeline = Pipeline(db, settings, registry)
+        report = pipeline.ingest(video_id, settings.indexer.stages)
+        yield Ingested(settings, db, video_id, report, pipeline)
+        db.dispose()
+
+
+def test_job_succeeds_and_clip_is_skipped_with_its_reason(sample: Ingested) -> None:
+    assert sample.report.status == "succeeded", sample.report.failures
+    assert sample.rows("SELECT status FROM videos") == [{"status": "ready"}]
+    clip = sample.rows("SELECT status, error FROM ingest_checkpoints WHERE stage = 'clip'")
+    assert clip and all(c["status"] == "skipped" for c in clip)
+    assert "VIDKG_INDEXER__CLIP__PRETRAINED" in clip[0]["error"]
+    done = sample.rows("SELECT stage FROM ingest_checkpoints WHERE status = 'done' ORDER BY stage")
+    assert {d["stage"] for d in done} == {"scenes", "asr", "ocr", "detect", "caption", "embed"}
+
+
+def test_cuts_are_frame_accurate(sample: Ingested) -> None:
+    cuts = sample.rows("SELECT start_s FROM scenes WHERE cut_before ORDER BY start_s")
+    found = [c["start_s"] for c in cuts]
+    assert found == pytest.approx(TRUTH["cuts"], abs=0.041)  # one frame at 25 fps
+    scenes = sample.rows("SELECT scene_index, shot_index FROM scenes ORDER BY start_s")
+    assert [s["scene_index"] for s in scenes] == list(range(len(scenes)))
+    assert scenes[-1]["shot_index"] == len(TRUTH["cuts"])
+
+
+def test_speech_is_transcribed_with_word_times(sample: Ingested) -> None:
+    segments = sample.rows("SELECT start_s, end_s, text, words FROM speech_segments")
+    said = " ".join(s["text"] for s in segments)
+    truth = " ".join(s["text"] for s in TRUTH["speech"])
+    wer = word_error_rate(truth, said)
+    print(f"sample WER {wer:.3f}: {said}")
+    assert wer <= 0.15
+    assert "north bridge" in normalise(said)
+    for seg in segments:
+        times = [w["start_s"] for w in seg["words"]]
+        assert times == sorted(times) and seg["start_s"] <= times[0] <= seg["end_s"]
+        window = [t for t in TRUTH["speech"] if overlaps(t, seg, 0.5)]
+        assert window, f"speech outside any spoken window: {seg['text']}"
+
+
+def test_onscreen_texts_are_found_with_their_times(sample: Ingested) -> None:
+    """Every word of every text is read, by tracks that start and end within 1 s of when
+    the text was shown (a title set on three lines is three tracks)."""
+    rows = sample.rows("SELECT text, start_s, end_s FROM onscreen_text ORDER BY start_s")
+    for shown in TRUTH["onscreen_text"]:
+        words = normalise(shown["text"]).split()
+        hits = [r for r in rows if set(normalise(r["text"]).split()) & set(words)]
+        read = {w for h in hits for w in normalise(h["text"]).split()}
+        assert set(words) <= read, f"{shown['text']!r} not read; got {[r['text'] for r in rows]}"
+        assert min(h["start_s"] for h in hits) == pytest.approx(shown["start_s"], abs=1.0)
+        assert max(h["end_s"] for h in hits) == pytest.approx(shown["end_s"], abs=1.0)
+
+
+def test_people_are_found_in_the_people_windows(sample: Ingested) -> None:
+    tracks = sample.rows("SELECT label, start_s, end_s FROM tracks WHERE label = 'person'")
+    for window in TRUTH["people"]:
+        if window["source"] != "vtest.avi":
+            continue  # the astronaut portrait is one person in a photo; not asserted
+        inside = [t for t in tracks if overlaps(window, t, 0.0)]
+        assert len(inside) >= 2, f"no people in {window}"
+    for slide in (s for s in TRUTH["segments"] if not s["people"]):
+        assert not [t for t in tracks if overlaps(slide, t, -0.2)], slide
+
+
+def test_captions_compose_the_evidence_and_everything_is_embedded(sample: Ingested) -> None:
+    captions = sample.rows("SELECT start_s, text, captioner FROM captions ORDER BY start_s")
+    assert len(captions) == len(TRUTH["cuts"]) + 1
+    assert {c["captioner"] for c in captions} == {"evidence"}
+    bridge = next(c for c in captions if c["start_s"] == pytest.approx(14.0, abs=0.05))
+    assert all(f'"{word}"' in bridge["text"] for word in ("NORTH", "BRIDGE", "CLOSED"))
+    assert "north bridge" in bridge["text"].lower()  # what was said
+    missing = sample.rows(
+        "SELECT 'speech' FROM speech_segments WHERE embedding IS NULL UNION ALL "
+        "SELECT 'text' FROM onscreen_text WHERE embedding IS NULL UNION ALL "
+        "SELECT 'caption' FROM captions WHERE embedding IS NULL"
+    )
+    assert missing == []
+    hit = sample.rows(
+        "SELECT text FROM speech_segments ORDER BY embedding <=> ("
+        "SELECT embedding FROM captions WHERE start_s >= 14 ORDER BY start_s LIMIT 1) LIMIT 1"
+    )
+    assert "bridge" in hit[0]["text"].lower()
+
+
+def test_rerun_resumes_and_never_duplicates(sample: Ingested) -> None:
+    tables = ("scenes", "speech_segments", "onscreen_text", "tracks", "detections", "captions")
+    before = {t: sample.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in tables}
+    again = sample.pipeline.ingest(sample.video_id, sample.settings.indexer.stages)
+    assert all(s.chunks_done == 0 for s in again.stages.values())
+    assert again.stages["asr"].chunks_skipped == again.chunks
+    # Forcing a stage again (its checkpoint gone) replaces its rows, never adds to them.
+    with sample.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ingest_checkpoints WHERE stage = 'asr'"))
+    redo = sample.pipeline.ingest(sample.video_id, ["asr", "embed"])
+    assert redo.stages["asr"].chunks_done == redo.chunks
+    after = {t: sample.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in tables}
+    assert after == before
