@@ -1,0 +1,102 @@
+"""The pipeline's plumbing on real files: chunk edges, rotation, odd sizes, variable rate."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from indexer.catalog import register_video
+from indexer.models import ModelRegistry
+from indexer.pipeline import Pipeline
+from tests.conftest import fresh_database
+from tests.support import OPENCV_DATA, SAMPLE, VTEST, require
+from vidkg.db import open_database
+from vidkg.settings import Settings
+
+
+def _ingest(settings: Settings, registry: ModelRegistry, path: Path, stages: list[str]):
+    db = open_database(settings)
+    try:
+        video_id = register_video(db.sessions, settings, path).video_id
+        report = Pipeline(db, settings, registry).ingest(video_id, stages)
+        with db.engine.connect() as conn:
+            cuts = (
+                conn.execute(text("SELECT start_s FROM scenes WHERE cut_before ORDER BY start_s"))
+                .scalars()
+                .all()
+            )
+            words = conn.execute(
+                text(
+                    "SELECT (w->>'start_s')::float AS t, w->>'text' AS word "
+                    "FROM speech_segments, jsonb_array_elements(words) w ORDER BY 1"
+                )
+            ).all()
+            frames = conn.execute(text("SELECT image_path FROM frames")).scalars().all()
+        return report, cuts, words, frames
+    finally:
+        db.dispose()
+
+
+def test_chunk_edges_lose_and_duplicate_nothing(
+    vidkg_home: Path, template_db: str, registry: ModelRegistry
+) -> None:
+    """The sample cut into three chunks gives the same cuts as in one, and every word
+    heard in one pass is heard once at the same time (the words themselves may differ a
+    little: whisper hears a chunk's audio with less context, "night shift" vs "high-t
+    shift")."""
+    results = []
+    for chunk_s in (300.0, 22.0):
+        with fresh_database(vidkg_home, template_db) as settings:
+            settings.indexer.chunk_s = chunk_s
+            results.append(_ingest(settings, registry, SAMPLE, ["scenes", "asr"]))
+    (one, cuts1, words1, _), (three, cuts3, words3, _) = results
+    assert (one.chunks, three.chunks) == (1, 3)
+    assert cuts3 == cuts1 and len(cuts1) == 8
+    assert len(words1) >= 40
+    for t, word in words1:  # nothing lost
+        assert any(abs(t - t3) <= 0.4 for t3, _ in words3), (t, word, words3)
+    for (t_a, a), (t_b, b) in zip(words3, words3[1:], strict=False):  # nothing twice
+        assert not (a.lower() == b.lower() and t_b - t_a < 0.5), (t_a, a, t_b, b)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)
+
+
+def _remux_rotated(src: Path, dst: Path, degrees: int) -> None:
+    """Copy the video stream, adding a display rotation (ffmpeg 5.1 cannot set one)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        stream.set_display_rotation(degrees)
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+
+
+def test_rotated_odd_sized_variable_rate_video(
+    settings: Settings, registry: ModelRegistry, tmp_path: Path
+) -> None:
+    """3 s of vtest at 10 fps then 3 s of tree.avi at 25 fps (one file, variable frame
+    rate), 321x241 pixels, tagged to display rotated by 90 degrees."""
+    plain, video = tmp_path / "vfr.mp4", tmp_path / "vfr-rotated.mp4"
+    graph = (
+        "[0:v]trim=0:3,fps=10,scale=321:241,setpts=PTS-STARTPTS[a];"
+        "[1:v]trim=0:3,fps=25,scale=321:241,setpts=PTS-STARTPTS[b];[a][b]concat=n=2[v]"
+    )
+    _ffmpeg(
+        "-i", str(require(VTEST)), "-i", str(require(OPENCV_DATA / "tree.avi")),
+        "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast",
+        "-pix_fmt", "yuv444p", "-vsync", "passthrough", str(plain),
+    )  # fmt: skip
+    _remux_rotated(plain, video, 90)
+    report, cuts, _, frames = _ingest(settings, registry, video, ["scenes"])
+    assert report.status == "succeeded"
+    assert cuts == [pytest.approx(3.0, abs=0.1)]
+    sizes = {Image.open(f).size for f in frames}
+    assert sizes and all(h > w for w, h in sizes), sizes  # upright: portrait after rotation
