@@ -82,6 +82,12 @@ class ModelRegistry:
 
         torch.set_num_threads(self.threads)
 
+    def restore_threads(self) -> None:
+        """Set torch's thread count back to ours: ultralytics sets it to cores - 1 (one
+        thread on a 2-core machine) when its predictor starts, which slowed every torch
+        model in the process (OCR too) by half."""
+        self._torch_threads()
+
     # ---- speech ------------------------------------------------------------------
 
     def whisper_path(self) -> str:
@@ -166,11 +172,14 @@ class ModelRegistry:
 
     def detector(self) -> Any:
         def load() -> Any:
+            import numpy as np
             from ultralytics import YOLO
 
-            self._torch_threads()
             model = YOLO(self.detector_weights())
             model.to(self.device)
+            # The first predict builds the predictor (which changes torch's threads).
+            model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False)
+            self.restore_threads()
             return model
 
         return self._get("detector", load)

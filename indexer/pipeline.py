@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from indexer.catalog import media_dir
 from indexer.media import read_audio
@@ -106,21 +106,25 @@ class Pipeline:
         """Run ``stages`` over every chunk not yet done, then finalize."""
         started = time.perf_counter()
         video = self._video(video_id)
-        chunks = plan_chunks(video, self.cfg.chunk_s)
+        chunks = self._previous_plan(video_id) or plan_chunks(video, self.cfg.chunk_s)
         job_id = self._start_job(video, stages, chunks)
         report = IngestReport(video_id, job_id, video.duration_s, chunks=len(chunks))
         report.stages = {s: StageReport() for s in stages}
         store = EvidenceStore(self.db.sessions, video_id, media_dir(self.settings, video_id))
         finished = store.finished()
-        for chunk in chunks:
-            todo = [s for s in stages if (s, chunk.index) not in finished]
-            for s in stages:
-                if s not in todo:
-                    report.stages[s].chunks_skipped += 1
-                    if progress:
-                        progress(s, chunk.end_s - chunk.start_s)
-            if todo:
-                self.run_chunk(video, chunk, todo, store, report, progress)
+        try:
+            for chunk in chunks:
+                todo = [s for s in stages if (s, chunk.index) not in finished]
+                for s in stages:
+                    if s not in todo:
+                        report.stages[s].chunks_skipped += 1
+                        if progress:
+                            progress(s, chunk.end_s - chunk.start_s)
+                if todo:
+                    self.run_chunk(video, chunk, todo, store, report, progress)
+        except BaseException as exc:  # interrupted (Ctrl-C) or the database went away
+            self._abandon_job(job_id, exc)
+            raise
         self._record_unreadable_tail(video, store, job_id, report)
         store.renumber_scenes()
         report.wall_s = time.perf_counter() - started
@@ -135,6 +139,35 @@ class Pipeline:
                 raise LookupError(f"no video {video_id}")
             s.expunge(video)
             return video
+
+    def _previous_plan(self, video_id: int) -> list[Chunk] | None:
+        """The chunks of the video's last job: checkpoints are per chunk index, so a
+        resumed ingest keeps the boundaries it started with (even if chunk_s changed)."""
+        with self.db.sessions() as s:
+            options = s.execute(
+                select(IngestJob.options)
+                .where(IngestJob.video_id == video_id)
+                .order_by(IngestJob.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        plan = (options or {}).get("chunks")
+        return [Chunk(i, a, b) for i, (a, b) in enumerate(plan)] if plan else None
+
+    def _abandon_job(self, job_id: int, exc: BaseException) -> None:
+        """Mark an interrupted job; what it finished is checkpointed and stays."""
+        try:
+            with self.db.sessions.begin() as s:
+                s.execute(
+                    update(IngestJob)
+                    .where(IngestJob.id == job_id)
+                    .values(
+                        status="failed",
+                        error=f"interrupted: {type(exc).__name__}: {exc}"[:500],
+                        finished_at=text("now()"),
+                    )
+                )
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            log.warning("could not mark job %s as interrupted", job_id, exc_info=True)
 
     def _start_job(self, video: Video, stages: list[str], chunks: list[Chunk]) -> int:
         plan = [[c.start_s, c.end_s] for c in chunks]
