@@ -295,13 +295,19 @@ class EvidenceStore:
         )
 
     def _write_embed(self, session: Session, a: float, b: float, records: Sequence[Any]) -> int:
-        """``records``: (model class, row id, vector, model name) updates."""
+        """``records``: (model class, row id, vector, model name); one bulk UPDATE by
+        primary key per table."""
+        by_table: dict[Any, list[dict[str, Any]]] = {}
         for model, row_id, vector, name in records:
-            session.execute(
-                update(model)
-                .where(model.id == row_id)
-                .values(embedding=np.asarray(vector, np.float32).tolist(), embedding_model=name)
+            by_table.setdefault(model, []).append(
+                {
+                    "id": row_id,
+                    "embedding": np.asarray(vector, np.float32).tolist(),
+                    "embedding_model": name,
+                }
             )
+        for model, rows in by_table.items():
+            session.execute(update(model), rows)
         return len(records)
 
     def renumber_scenes(self) -> None:

@@ -33,6 +33,14 @@ app = typer.Typer(help="Benchmarks (numbers for people, never timed tests).")
 out = console()
 
 
+def _per_tenth(samples: list[float]) -> list[float]:
+    """The largest RSS in each tenth of the run: flat means memory does not grow."""
+    if not samples:
+        return []
+    step = max(1, len(samples) // 10)
+    return [round(max(samples[i : i + step]), 1) for i in range(0, len(samples), step)]
+
+
 @app.command("ingest")
 def bench_ingest(
     ctx: typer.Context,
@@ -71,6 +79,7 @@ def bench_ingest(
         "realtime": round(report.duration_s / wall, 2),
         "peak_rss_mb": round(peak, 1),
         "rss_mb_first_last": [round(rss[0], 1), round(rss[-1], 1)] if rss else None,
+        "rss_mb_max_per_tenth": _per_tenth(rss),
         "counts": counts,
         "report": report_json(report),
     }

@@ -2,7 +2,7 @@
 
 Frames where nothing changed since the last one detected are skipped (a photo slide or a
 still camera with nobody moving is detected once, not every second); otherwise the
-detector sees about ``settings.fps``  frames a second (the sampled frame nearest each
+detector sees about ``settings.fps`` frames a second (the sampled frame nearest each
 point of a fixed grid of the timeline, so chunk boundaries do not shift the choice).
 ByteTrack is driven directly rather than through ``model.track``: its state is then ours
 to reset at every cut (tracks never cross shots) and at every chunk, and to carry from one
