@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/vidkg ingest $(SAMPLE)
 	$(BIN)/vidkg videos list
 	$(BIN)/vidkg sql "SELECT kind, start_tc, end_tc, text FROM v_timeline \
-	  WHERE kind IN ('speech', 'onscreen_text') ORDER BY start_s"
+	  WHERE kind IN ('speech', 'onscreen_text') ORDER BY start_s, kind"
 
 test-media:
 	@if ! command -v ffmpeg >/dev/null \

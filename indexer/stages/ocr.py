@@ -79,6 +79,27 @@ def join_lines(
                 break
         else:
             out.append((text, conf, box))
+    return join_blocks(out)
+
+
+def join_blocks(lines: list[tuple[str, float, Box]]) -> list[tuple[str, float, Box]]:
+    """Join lines set one under the other (overlapping columns, less than a line apart),
+    top to bottom: a title card's "NORTH / BRIDGE / CLOSED" is one text, searchable as a
+    phrase, not three."""
+    out: list[tuple[str, float, Box]] = []
+    for text, conf, box in sorted(lines, key=lambda r: r[2].y1):
+        for i, (t2, c2, b2) in enumerate(out):
+            overlap = min(box.x2, b2.x2) - max(box.x1, b2.x1)
+            narrower = min(box.x2 - box.x1, b2.x2 - b2.x1)
+            height = box.y2 - box.y1
+            if overlap >= 0.5 * narrower and -0.5 * height < box.y1 - b2.y2 < 0.8 * height:
+                merged = Box(
+                    min(b2.x1, box.x1), min(b2.y1, box.y1), max(b2.x2, box.x2), max(b2.y2, box.y2)
+                )
+                out[i] = (f"{t2} {text}", min(c2, conf), merged)
+                break
+        else:
+            out.append((text, conf, box))
     return out
 
 
