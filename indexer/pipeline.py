@@ -288,7 +288,15 @@ class Pipeline:
             report.stages[name].seconds += time.perf_counter() - t0
             self._write(store, name, chunk, records, report, progress, length)
 
-    def _runnable(self, video, names, chunk, store, report, progress) -> list[str]:
+    def _runnable(
+        self,
+        video: Video,
+        names: list[str],
+        chunk: Chunk,
+        store: EvidenceStore,
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> list[str]:
         """Stages that can run on this video; the others are recorded as skipped."""
         ok = []
         for name in names:
@@ -313,7 +321,16 @@ class Pipeline:
                 progress(name, chunk.end_s - chunk.start_s)
         return ok
 
-    def _write(self, store, name, chunk, records, report, progress, length) -> None:
+    def _write(
+        self,
+        store: EvidenceStore,
+        name: str,
+        chunk: Chunk,
+        records: list[Any],
+        report: IngestReport,
+        progress: Progress | None,
+        length: float,
+    ) -> None:
         elapsed = report.stages[name].seconds - self._before.get(name, 0.0)
         rows = store.write(name, chunk.key, records, job_id=report.job_id, elapsed_s=elapsed)
         report.stages[name].rows += rows
@@ -326,12 +343,21 @@ class Pipeline:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="vidkg-asr")
         return self._executor
 
-    def _fail_all(self, store, names, chunk, report, exc: Exception) -> None:
+    def _fail_all(
+        self,
+        store: EvidenceStore,
+        names: list[str],
+        chunk: Chunk,
+        report: IngestReport,
+        exc: Exception,
+    ) -> None:
         log.error("chunk %s: %s failed", chunk.index, ",".join(names), exc_info=exc)
         for name in names:
             self._fail(store, name, chunk, report, exc)
 
-    def _fail(self, store, name, chunk, report, exc: Exception) -> None:
+    def _fail(
+        self, store: EvidenceStore, name: str, chunk: Chunk, report: IngestReport, exc: Exception
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         store.mark(name, chunk.key, "failed", job_id=report.job_id, error=error)
         report.failures.append(

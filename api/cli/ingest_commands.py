@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli.ingest_progress import counts_line, report_json, stage_bars, summary_table
-from api.cli.state import console, state
+from api.cli.state import CliState, console, state
 from indexer.catalog import register_video
 from indexer.pipeline import Pipeline
 from indexer.plan import parse_stages
@@ -95,7 +95,14 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _index(cli, video_id: int, probe: VideoProbe, stages: list[str], result, as_json) -> None:
+def _index(
+    cli: CliState,
+    video_id: int,
+    probe: VideoProbe,
+    stages: list[str],
+    result: dict[str, Any],
+    as_json: bool,
+) -> None:
     pipeline = Pipeline(cli.db, cli.settings, cli.registry)
     timeline = probe.decodable_s or probe.duration_s
     with stage_bars(err, stages, timeline, enabled=not as_json and err.is_terminal) as progress:
