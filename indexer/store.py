@@ -237,29 +237,32 @@ class EvidenceStore:
         self._replace(session, Detection, Detection.t_s, a, b)
         chunk_index = self._chunk_index
         untracked = [r for r in records if isinstance(r, DetectionRecord)]
-        n = self._insert(session, Detection, [_detection_row(d, None) for d in untracked])
-        for r in records:
-            if isinstance(r, DetectionRecord):
-                continue
-            assert isinstance(r, TrackRecord)
-            track_id = session.execute(
-                insert(Track)
-                .values(
-                    video_id=self.video_id,
-                    track_key=chunk_index * TRACK_KEY_STRIDE + r.track_key,
-                    label=r.label,
-                    start_s=r.start_s,
-                    end_s=r.end_s,
-                    detection_count=len(r.detections),
-                    max_confidence=r.max_confidence,
-                    model=r.model,
+        tracks = [r for r in records if isinstance(r, TrackRecord)]
+        rows = [_detection_row(d, None) for d in untracked]
+        if tracks:  # one INSERT for the tracks, ids back in order, one for the detections
+            ids = (
+                session.execute(
+                    insert(Track).returning(Track.id, sort_by_parameter_order=True),
+                    [
+                        dict(
+                            video_id=self.video_id,
+                            track_key=chunk_index * TRACK_KEY_STRIDE + r.track_key,
+                            label=r.label,
+                            start_s=r.start_s,
+                            end_s=r.end_s,
+                            detection_count=len(r.detections),
+                            max_confidence=r.max_confidence,
+                            model=r.model,
+                        )
+                        for r in tracks
+                    ],
                 )
-                .returning(Track.id)
-            ).scalar_one()
-            n += 1 + self._insert(
-                session, Detection, [_detection_row(d, track_id) for d in r.detections]
+                .scalars()
+                .all()
             )
-        return n
+            for track_id, r in zip(ids, tracks, strict=True):
+                rows.extend(_detection_row(d, track_id) for d in r.detections)
+        return len(tracks) + self._insert(session, Detection, rows)
 
     def _write_clip(self, session: Session, a: float, b: float, records: Sequence[Any]) -> int:
         session.execute(
@@ -267,20 +270,28 @@ class EvidenceStore:
             .where(Frame.video_id == self.video_id, Frame.t_s >= a, Frame.t_s < b)
             .values(embedding=None, embedding_model=None)
         )
-        n = 0
-        for r in records:
-            assert isinstance(r, FrameEmbeddingRecord)
-            vector = np.asarray(r.embedding, dtype=np.float32).tolist()
-            stmt = pg_insert(Frame).values(
-                video_id=self.video_id, t_s=r.t_s, embedding=vector, embedding_model=r.model
+        if not records:
+            return 0
+        stmt = pg_insert(Frame)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["video_id", "t_s"],
+            set_={
+                "embedding": stmt.excluded.embedding,
+                "embedding_model": stmt.excluded.embedding_model,
+            },
+        )
+        rows = [
+            dict(
+                video_id=self.video_id,
+                t_s=r.t_s,
+                embedding=np.asarray(r.embedding, dtype=np.float32).tolist(),
+                embedding_model=r.model,
             )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["video_id", "t_s"],
-                set_={"embedding": stmt.excluded.embedding, "embedding_model": r.model},
-            )
-            session.execute(stmt)
-            n += 1
-        return n
+            for r in records
+            if isinstance(r, FrameEmbeddingRecord)
+        ]
+        session.execute(stmt, rows)  # one upsert, executed for all keyframes
+        return len(rows)
 
     def _write_caption(self, session: Session, a: float, b: float, records: Sequence[Any]) -> int:
         self._replace(session, Caption, Caption.start_s, a, b)

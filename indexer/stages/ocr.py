@@ -59,6 +59,16 @@ def _cells_of(box: Box, cells: np.ndarray) -> np.ndarray:
     return cells[min(r0, rows - 1) : r1, min(c0, cols - 1) : c1]
 
 
+Reading = tuple[str, float, Box]  # text, confidence, normalised box
+
+
+def _joined(first: Reading, then: Reading) -> Reading:
+    """Two readings as one: texts in reading order, the weaker confidence, both boxes."""
+    (t1, c1, b1), (t2, c2, b2) = first, then
+    box = Box(min(b1.x1, b2.x1), min(b1.y1, b2.y1), max(b1.x2, b2.x2), max(b1.y2, b2.y2))
+    return (f"{t1} {t2}", min(c1, c2), box)
+
+
 def join_lines(
     readings: list[tuple[str, float, Box]], aspect: float
 ) -> list[tuple[str, float, Box]]:
@@ -66,16 +76,13 @@ def join_lines(
     splits widely spaced words ("VIDKG", "SAMPLE", "BRIEFING"), but a track is a line."""
     out: list[tuple[str, float, Box]] = []
     for text, conf, box in sorted(readings, key=lambda r: (r[2].x1, r[2].y1)):
-        for i, (t2, c2, b2) in enumerate(out):
+        for i, (_, _, b2) in enumerate(out):
             height = max(box.y2 - box.y1, b2.y2 - b2.y1)
             same_line = abs((box.y1 + box.y2) - (b2.y1 + b2.y2)) / 2 < 0.5 * height
             gap = box.x1 - b2.x2
             # Boxes are fractions of the width and of the height; aspect = height / width.
             if same_line and -0.5 * height * aspect < gap < 2.0 * height * aspect:
-                merged = Box(
-                    min(b2.x1, box.x1), min(b2.y1, box.y1), max(b2.x2, box.x2), max(b2.y2, box.y2)
-                )
-                out[i] = (f"{t2} {text}", min(c2, conf), merged)
+                out[i] = _joined(out[i], (text, conf, box))
                 break
         else:
             out.append((text, conf, box))
@@ -88,15 +95,12 @@ def join_blocks(lines: list[tuple[str, float, Box]]) -> list[tuple[str, float, B
     phrase, not three."""
     out: list[tuple[str, float, Box]] = []
     for text, conf, box in sorted(lines, key=lambda r: r[2].y1):
-        for i, (t2, c2, b2) in enumerate(out):
+        for i, (_, _, b2) in enumerate(out):
             overlap = min(box.x2, b2.x2) - max(box.x1, b2.x1)
             narrower = min(box.x2 - box.x1, b2.x2 - b2.x1)
             height = box.y2 - box.y1
             if overlap >= 0.5 * narrower and -0.5 * height < box.y1 - b2.y2 < 0.8 * height:
-                merged = Box(
-                    min(b2.x1, box.x1), min(b2.y1, box.y1), max(b2.x2, box.x2), max(b2.y2, box.y2)
-                )
-                out[i] = (f"{t2} {text}", min(c2, conf), merged)
+                out[i] = _joined(out[i], (text, conf, box))
                 break
         else:
             out.append((text, conf, box))
