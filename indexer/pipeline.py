@@ -3,11 +3,13 @@
 The timeline is cut into chunks of about ``chunk_s`` (at keyframes, so a chunk decodes
 from its own start). A chunk is the unit of work and of resume: each (stage, chunk) has
 a checkpoint, written in the same transaction as the stage's rows, so a re-run skips
-what is done and redoes only what is missing. Per chunk, video is decoded once: every
+what is done and redoes only what is missing. A job's work is cut into units (per
+chunk: the picture stages, speech, then captions and embeddings; one finalize);
+``indexer.jobs`` hands them out. Per chunk, video is decoded once: every
 frame feeds the shot detector; sampled frames of the open span are held (at most
 ``max_span_s`` of them) and handed to the visual stages when the span closes. Celery
-tasks (issue 4) call :meth:`Pipeline.run_chunk` for one chunk; the CLI calls
-:meth:`Pipeline.ingest` for all of them in-process.
+tasks call :meth:`Pipeline.run_unit` for one unit; in-process, :meth:`Pipeline.run_job`
+calls it for each unit in turn.
 """
 
 from __future__ import annotations
@@ -17,24 +19,31 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import select, text, update
-
 from indexer.catalog import media_dir
+from indexer.faults import is_transient
+from indexer.finalize import finalize_job
+from indexer.jobs import Job, JobStore, worker_name
 from indexer.media import read_audio
 from indexer.models import ModelRegistry, ModelUnavailable
-from indexer.plan import Chunk, IngestReport, Progress, StageReport, plan_chunks
+from indexer.plan import (
+    DERIVED,
+    VISUAL,
+    Chunk,
+    IngestReport,
+    Progress,
+    StageReport,
+    Unit,
+)
 from indexer.readback import chunk_evidence
 from indexer.stages.base import ChunkAudio, StageSkipped
 from indexer.stages.scenes import SceneStage
 from indexer.store import EvidenceStore
 from indexer.visual_pass import run_visual_pass
 from vidkg.db import Database
-from vidkg.schema import IngestJob, Video
+from vidkg.schema import Video
 from vidkg.settings import Settings
 
 log = logging.getLogger(__name__)
-VISUAL = ("scenes", "ocr", "detect", "clip")
-DERIVED = ("caption", "embed")  # read other stages' rows back: run last, in this order
 
 
 class Pipeline:
@@ -45,6 +54,7 @@ class Pipeline:
         self.settings = settings
         self.cfg = settings.indexer
         self.registry = registry
+        self.jobs = JobStore(db.sessions)
         self._stages: dict[str, Any] = {}
         self._before: dict[str, float] = {}  # stage seconds when the current chunk began
         self.load_s = 0.0  # seconds spent loading models (once per process)
@@ -98,39 +108,78 @@ class Pipeline:
             )
         raise ValueError(name)
 
-    # ---- a whole video -------------------------------------------------------------
+    # ---- a whole job ---------------------------------------------------------------
 
     def ingest(
         self, video_id: int, stages: list[str], progress: Progress | None = None
     ) -> IngestReport:
-        """Run ``stages`` over every chunk not yet done, then finalize."""
+        """In-process ingest: submit the video's job (or take over its active one) and
+        run every unit not yet done here, chunk by chunk, then finalize."""
+        job, _ = self.jobs.submit(video_id, stages, self.cfg.chunk_s)
+        return self.run_job(job.id, progress)
+
+    def run_job(self, job_id: int, progress: Progress | None = None) -> IngestReport:
+        """Run a job's units in this process, one at a time, in order. It is the only
+        runner of the job, so units left in flight by a dead process are redone."""
         started = time.perf_counter()
-        video = self._video(video_id)
-        chunks = self._previous_plan(video_id) or plan_chunks(video, self.cfg.chunk_s)
-        job_id = self._start_job(video, stages, chunks)
-        report = IngestReport(video_id, job_id, video.duration_s, chunks=len(chunks))
-        report.stages = {s: StageReport() for s in stages}
-        store = EvidenceStore(self.db.sessions, video_id, media_dir(self.settings, video_id))
-        finished = store.finished()
+        job = self.jobs.get(job_id)
+        video = self._video(job.video_id)
+        report = self._report(job, video)
+        finished = self._evidence(video).finished()
+        for chunk in job.chunks:
+            for name in job.stages:
+                if (name, chunk.index) in finished:
+                    report.stages[name].chunks_skipped += 1
+                    if progress:
+                        progress(name, chunk.end_s - chunk.start_s)
+        ran: set[Unit] = set()
         try:
-            for chunk in chunks:
-                todo = [s for s in stages if (s, chunk.index) not in finished]
-                for s in stages:
-                    if s not in todo:
-                        report.stages[s].chunks_skipped += 1
-                        if progress:
-                            progress(s, chunk.end_s - chunk.start_s)
-                if todo:
-                    self.run_chunk(video, chunk, todo, store, report, progress)
+            while units := self.jobs.claim(job_id, limit=1, adopt_in_flight=True):
+                if units[0] in ran:
+                    raise RuntimeError(f"{units[0]} of job {job_id} ran but did not finish")
+                ran.add(units[0])
+                self.run_unit(job_id, units[0], report, progress)
         except BaseException as exc:  # interrupted (Ctrl-C) or the database went away
-            self._abandon_job(job_id, exc)
+            try:
+                self.jobs.abandon(job_id, exc)
+            except Exception:  # noqa: BLE001 - the database may be what failed
+                log.warning("could not mark job %s as interrupted", job_id, exc_info=True)
             raise
-        self._record_unreadable_tail(video, store, job_id, report)
-        store.renumber_scenes()
+        report.status = self.jobs.get(job_id).status
         report.wall_s = time.perf_counter() - started
         report.model_load_s = self.load_s
-        self._finish_job(video, job_id, report)
         return report
+
+    def run_unit(
+        self,
+        job_id: int,
+        unit: Unit,
+        report: IngestReport | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport | None:
+        """Run one unit of a job (what a Celery task does). Idempotent: stages already
+        done are not run again. ``None``: the job is over (cancelled), nothing ran."""
+        started = self.jobs.start(job_id, unit, worker_name())
+        if started is None:
+            return None
+        job, todo = started
+        video = self._video(job.video_id)
+        report = report or self._report(job, video)
+        store = self._evidence(video)
+        if unit.kind == "finalize":
+            if todo:
+                finalize_job(self.db, self.jobs, job, video, store, report)
+        elif todo:
+            self.run_chunk(video, job.chunks[unit.chunk], todo, store, report, progress)
+        return report
+
+    def _report(self, job: Job, video: Video) -> IngestReport:
+        report = IngestReport(video.id, job.id, video.duration_s, chunks=len(job.chunks))
+        report.stages = {s: StageReport() for s in job.stages}
+        return report
+
+    def _evidence(self, video: Video) -> EvidenceStore:
+        return EvidenceStore(self.db.sessions, video.id, media_dir(self.settings, video.id))
 
     def _video(self, video_id: int) -> Video:
         with self.db.sessions() as s:
@@ -139,87 +188,6 @@ class Pipeline:
                 raise LookupError(f"no video {video_id}")
             s.expunge(video)
             return video
-
-    def _previous_plan(self, video_id: int) -> list[Chunk] | None:
-        """The chunks of the video's last job: checkpoints are per chunk index, so a
-        resumed ingest keeps the boundaries it started with (even if chunk_s changed)."""
-        with self.db.sessions() as s:
-            options = s.execute(
-                select(IngestJob.options)
-                .where(IngestJob.video_id == video_id)
-                .order_by(IngestJob.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-        plan = (options or {}).get("chunks")
-        return [Chunk(i, a, b) for i, (a, b) in enumerate(plan)] if plan else None
-
-    def _abandon_job(self, job_id: int, exc: BaseException) -> None:
-        """Mark an interrupted job; what it finished is checkpointed and stays."""
-        try:
-            with self.db.sessions.begin() as s:
-                s.execute(
-                    update(IngestJob)
-                    .where(IngestJob.id == job_id)
-                    .values(
-                        status="failed",
-                        error=f"interrupted: {type(exc).__name__}: {exc}"[:500],
-                        finished_at=text("now()"),
-                    )
-                )
-        except Exception:  # noqa: BLE001 - the database may be what failed
-            log.warning("could not mark job %s as interrupted", job_id, exc_info=True)
-
-    def _start_job(self, video: Video, stages: list[str], chunks: list[Chunk]) -> int:
-        plan = [[c.start_s, c.end_s] for c in chunks]
-        with self.db.sessions.begin() as s:
-            job = IngestJob(
-                video_id=video.id,
-                status="running",
-                stages=stages,
-                options={"chunks": plan, "chunk_s": self.cfg.chunk_s},
-                started_at=text("now()"),
-            )
-            s.add(job)
-            s.flush()
-            s.execute(update(Video).where(Video.id == video.id).values(status="ingesting"))
-            return job.id
-
-    def _record_unreadable_tail(
-        self, video: Video, store: EvidenceStore, job_id: int, report: IngestReport
-    ) -> None:
-        """A truncated file: the part past its data is a failed checkpoint with the reason."""
-        if video.decodable_s is None:
-            return
-        reason = (
-            f"truncated file: data ends at {video.decodable_s:.1f} s of the declared "
-            f"{video.duration_s:.1f} s; the rest cannot be decoded"
-        )
-        tail = (report.chunks, video.decodable_s, video.duration_s)
-        store.mark("decode", tail, "failed", job_id=job_id, error=reason)
-        report.failures.append(
-            {"stage": "decode", "start_s": tail[1], "end_s": tail[2], "error": reason}
-        )
-
-    def _finish_job(self, video: Video, job_id: int, report: IngestReport) -> None:
-        failed = [f for f in report.failures if f["stage"] != "decode"]
-        report.status = "failed" if failed else "succeeded"
-        video_status = "failed" if failed else ("partial" if video.decodable_s else "ready")
-        error = "; ".join(f["error"] for f in report.failures) or None
-        with self.db.sessions.begin() as s:
-            s.execute(
-                update(IngestJob)
-                .where(IngestJob.id == job_id)
-                .values(status=report.status, error=error, finished_at=text("now()"))
-            )
-            s.execute(
-                update(Video)
-                .where(Video.id == video.id)
-                .values(status=video_status, error=error, updated_at=text("now()"))
-            )
-        # Bulk inserts sit in GIN pending lists until vacuumed; make search fast now.
-        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("speech_segments", "onscreen_text", "captions", "scenes", "detections"):
-                conn.execute(text(f"VACUUM ANALYZE {table}"))
 
     # ---- one chunk -----------------------------------------------------------------
 
@@ -358,6 +326,8 @@ class Pipeline:
     def _fail(
         self, store: EvidenceStore, name: str, chunk: Chunk, report: IngestReport, exc: Exception
     ) -> None:
+        if is_transient(exc):  # not the input's fault: the unit is retried as a whole
+            raise exc
         error = f"{type(exc).__name__}: {exc}"
         store.mark(name, chunk.key, "failed", job_id=report.job_id, error=error)
         report.failures.append(

@@ -23,6 +23,28 @@ class Chunk:
         return (self.index, self.start_s, self.end_s)
 
 
+# A job's work is cut into units: per chunk, one decode pass for the picture stages, one
+# for speech, then the stages that read both back; one finalize after every chunk.
+VISUAL = ("scenes", "ocr", "detect", "clip")
+SPEECH = ("asr",)
+DERIVED = ("caption", "embed")  # read other stages' rows back: run last, in this order
+UNIT_STAGES: dict[str, tuple[str, ...]] = {"visual": VISUAL, "asr": SPEECH, "derived": DERIVED}
+UNIT_KINDS = ("visual", "asr", "derived", "finalize")
+FINALIZE = "finalize"  # checkpoint stage name of a job's finalize step
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One task: ``kind`` of the stages of chunk ``chunk`` (finalize: chunk 0)."""
+
+    chunk: int
+    kind: str
+
+    def stages(self, job_stages: list[str]) -> list[str]:
+        """The job's stages this unit runs, in pipeline order."""
+        return [s for s in job_stages if s in UNIT_STAGES.get(self.kind, ())]
+
+
 @dataclass
 class StageReport:
     """Totals of one stage over an ingest run."""

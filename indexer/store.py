@@ -89,7 +89,8 @@ class EvidenceStore:
         elapsed_s: float | None = None,
         session: Session | None = None,
     ) -> None:
-        """Upsert a checkpoint (in ``session``'s transaction when given)."""
+        """Upsert a checkpoint (in ``session``'s transaction when given); ``attempts``
+        counts starts (see ``jobs.JobStore.start``), not writes."""
         index, start_s, end_s = chunk
         values = dict(
             video_id=self.video_id,
@@ -108,7 +109,6 @@ class EvidenceStore:
             index_elements=["video_id", "stage", "chunk_index"],
             set_={
                 **{k: stmt.excluded[k] for k in values if k not in ("video_id", "stage")},
-                "attempts": IngestCheckpoint.attempts + 1,
                 "finished_at": stmt.excluded.finished_at,
             },
         )
@@ -133,6 +133,9 @@ class EvidenceStore:
         self._chunk_index, start_s, end_s = chunk
         writer = getattr(self, f"_write_{stage}")
         with self.sessions.begin() as session:
+            # Two runs of one unit (a redelivered task beside the original) write one
+            # after the other: the second's DELETE then sees, and replaces, the first's rows.
+            session.execute(_UNIT_LOCK, {"key": f"{self.video_id}:{stage}:{chunk[0]}"})
             rows = writer(session, start_s, end_s, records)
             self.mark(
                 stage,
@@ -333,6 +336,7 @@ class EvidenceStore:
             )
 
 
+_UNIT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _RENUMBER = text("""
     WITH ordered AS (
         SELECT id,

@@ -1,18 +1,43 @@
-"""The Celery application: thin task wrappers over the same functions the CLI calls.
+"""The Celery application: thin task wrappers over the functions the in-process mode calls.
 
-Queues are split by resource so machines can specialise (``Settings.worker_queues``).
+One task does the work: ``vidkg.run_unit(job_id, kind, chunk)`` runs one unit of a job
+(:meth:`indexer.pipeline.Pipeline.run_unit`) and then hands out whatever that made ready
+(:meth:`indexer.jobs.JobStore.claim`). Units go to queues by resource (settings
+``worker.routes``), so machines can specialise. Job state is in PostgreSQL; the broker
+only carries messages, and losing or repeating one is recovered by running the unit
+again, which is idempotent.
+
+Reliability settings, and why:
+
+- ``acks_late`` + ``reject_on_worker_lost``: a message is acknowledged when its unit has
+  finished, so a worker killed mid-chunk leaves it to be delivered again.
+- ``visibility_timeout`` (Redis): how long an unacknowledged message waits before
+  redelivery when its worker vanished; above the longest unit.
+- Retries with exponential backoff for transient faults (``indexer.faults``); none for
+  bad input, which fails the unit with its reason.
+- Publishing retries while the broker is briefly away (``publish_timeout_s``).
 """
 
 from __future__ import annotations
 
+import logging
+import random
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 
 from indexer.catalog import register_video
+from indexer.faults import is_transient
+from indexer.jobs import Dispatch, Job, JobStore
+from indexer.models import ModelRegistry
+from indexer.plan import Unit
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings
+
+log = logging.getLogger(__name__)
+RUN_UNIT = "vidkg.run_unit"
 
 
 class BrokerNotConfigured(RuntimeError):
@@ -25,27 +50,111 @@ def make_celery(settings: Settings) -> Celery:
             "VIDKG_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0 or "
             "amqp://guest:guest@127.0.0.1:5672//); without it vidkg ingests in-process"
         )
+    w = settings.worker
     app = Celery("vidkg", broker=settings.broker_url)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=1,  # a long unit never holds a second one hostage
         task_default_queue="default",
         task_ignore_result=True,  # job state lives in PostgreSQL, not in a result backend
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits for its broker forever
+        broker_transport_options={
+            "visibility_timeout": w.visibility_timeout_s,
+            # Redis: look for messages of vanished workers every tenth of the timeout.
+            "unacked_restore_interval": max(1.0, min(60.0, w.visibility_timeout_s / 10)),
+            "unacked_restore_throttle": 1,
+        },
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": max(1, int(w.publish_timeout_s)),
+            "interval_start": 0,
+            "interval_step": 1,
+            "interval_max": 1,
+        },
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_hijack_root_logger=False,
     )
-
-    opened: list[Database] = []
-
-    def database() -> Database:
-        """One Database per worker process, opened by its first task (after the fork)."""
-        if not opened:
-            opened.append(open_database(settings))
-        return opened[0]
+    context = WorkerContext(settings)
 
     @app.task(name="vidkg.register_video")
     def register(path: str) -> dict[str, Any]:
-        reg = register_video(database().sessions, settings, Path(path))
+        reg = register_video(context.db().sessions, settings, Path(path))
         return {"video_id": reg.video_id, "created": reg.created}
 
+    @app.task(name=RUN_UNIT, bind=True, max_retries=w.max_retries)
+    def run_unit(self: Any, job_id: int, kind: str, chunk: int) -> None:
+        try:
+            context.run(job_id, Unit(chunk, kind), celery_dispatch(app, settings))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            wait = min(w.retry_backoff_max_s, 2.0 ** (self.request.retries + 1))
+            log.warning("job %s %s %s: %s; retry in %.0f s", job_id, kind, chunk, exc, wait)
+            raise self.retry(exc=exc, countdown=wait * random.uniform(0.8, 1.2)) from exc
+
     return app
+
+
+def celery_dispatch(app: Celery, settings: Settings) -> Dispatch:
+    """Send units as ``vidkg.run_unit`` tasks, each to its kind's queue."""
+    routes = settings.worker.routes
+
+    def send(job_id: int, units: list[Unit]) -> None:
+        for unit in units:
+            app.send_task(RUN_UNIT, args=[job_id, unit.kind, unit.chunk], queue=routes[unit.kind])
+
+    return send
+
+
+def submit_job(
+    db: Database, settings: Settings, video_id: int, stages: list[str]
+) -> tuple[Job, bool]:
+    """Create the video's job (or find its active one) and send its ready units to the
+    workers. ``False``: the video already had an active job, which is returned."""
+    jobs = JobStore(db.sessions)
+    job, created = jobs.submit(video_id, stages, settings.indexer.chunk_s)
+    jobs.claim(job.id, dispatch=celery_dispatch(make_celery(settings), settings))
+    return job, created
+
+
+def resend_job(db: Database, settings: Settings, job_id: int) -> None:
+    """Send a (retried) job's ready units to the workers."""
+    JobStore(db.sessions).claim(job_id, dispatch=celery_dispatch(make_celery(settings), settings))
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process holds for its whole life: one database handle and one set
+    of models, created by the first task (after the pool forks), reused by every task."""
+
+    settings: Settings
+    _db: Database | None = field(default=None, repr=False)
+    _pipeline: Any = field(default=None, repr=False)
+
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = open_database(self.settings)
+        return self._db
+
+    def pipeline(self) -> Any:
+        if self._pipeline is None:
+            from indexer.pipeline import Pipeline  # heavy imports: only in workers that run units
+
+            registry = ModelRegistry(self.settings.indexer, self.settings.home / "models")
+            self._pipeline = Pipeline(self.db(), self.settings, registry)
+        return self._pipeline
+
+    def run(self, job_id: int, unit: Unit, dispatch: Dispatch) -> None:
+        """Run the unit, then send what became ready. A unit that breaks for a reason
+        that is not transient is failed with it, so its job still ends."""
+        jobs = JobStore(self.db().sessions)
+        try:
+            self.pipeline().run_unit(job_id, unit)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("job %s: %s failed", job_id, unit)
+            jobs.fail_unit(job_id, unit, f"{type(exc).__name__}: {exc}")
+        jobs.claim(job_id, dispatch=dispatch)

@@ -7,19 +7,24 @@ the migrations run once.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from indexer.catalog import register_video
 from indexer.models import ModelRegistry
-from tests.support import ALSA_VOICE, OPENCV_DATA, TEMPLATE_DB, VTEST, require
+from indexer.pipeline import Pipeline
+from tests.support import ALSA_VOICE, BENCH, OPENCV_DATA, TEMPLATE_DB, VTEST, require
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
@@ -127,3 +132,52 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
     """The real models (offline weight packages), loaded once for the whole run."""
     return ModelRegistry(Settings().indexer, tmp_path_factory.mktemp("models"))
+
+
+@dataclass
+class IngestedHaystack:
+    """The 5-minute haystack, ingested in-process with every default stage."""
+
+    truth: dict
+    video: Path
+    settings: Settings  # of the database holding its rows (kept for the whole session)
+
+
+HAYSTACK_CHUNK_S = 100.0  # three chunks: chunk edges are exercised
+
+
+def with_chunk_s(settings: Settings, chunk_s: float) -> Settings:
+    return settings.model_copy(
+        update={"indexer": settings.indexer.model_copy(update={"chunk_s": chunk_s})}
+    )
+
+
+@pytest.fixture(scope="session")
+def haystack5(
+    tmp_path_factory: pytest.TempPathFactory,
+    vidkg_home: Path,
+    template_db: str,
+    registry: ModelRegistry,
+) -> Iterator[IngestedHaystack]:
+    """Built with ../shared/bench (seed 1) and ingested once for the quality tests and
+    the distributed-equals-in-process test."""
+    out = tmp_path_factory.mktemp("haystack5")
+    subprocess.run(
+        [
+            sys.executable,
+            str(require(BENCH / "make_haystack.py")),
+            *("--out", str(out), "--minutes", "5", "--seed", "1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    truth = json.loads((out / "truth.json").read_text())
+    with fresh_database(vidkg_home, template_db) as fresh:
+        settings = with_chunk_s(fresh, HAYSTACK_CHUNK_S)
+        db = open_database(settings)
+        video_id = register_video(db.sessions, settings, out / "video.mp4").video_id
+        report = Pipeline(db, settings, registry).ingest(video_id, settings.indexer.stages)
+        db.dispose()
+        assert report.status == "succeeded", report.failures
+        yield IngestedHaystack(truth, out / "video.mp4", settings)

@@ -83,4 +83,4 @@ def test_api_port_and_worker_queues_agree() -> None:
     assert api_env["VIDKG_API_HOST"] == "0.0.0.0"
     argv = SERVICES["worker"]["command"]
     queues = argv[argv.index("--queues") + 1].split(",")
-    assert set(queues) == set(Settings().worker_queues)
+    assert set(queues) == set(Settings().worker.queues)

@@ -111,7 +111,8 @@ def test_video_without_audio_and_with_a_silent_track(
     marks = _rows(
         db,
         "SELECT v.file_name, c.status, c.error, c.rows_written FROM "
-        "ingest_checkpoints c JOIN videos v ON v.id = c.video_id ORDER BY 1",
+        "ingest_checkpoints c JOIN videos v ON v.id = c.video_id "
+        "WHERE c.stage = 'asr' ORDER BY 1",
     )
     assert marks == [
         {"file_name": "silent.mp4", "status": "done", "error": None, "rows_written": 0},

@@ -43,6 +43,44 @@ class EmbeddingSettings(BaseModel):
     frame_dim: int = Field(default=512, description="open_clip ViT-B-32 gives 512.")
 
 
+class WorkerSettings(BaseModel):
+    """Distributed ingest: queues, routing, and how tasks survive faults.
+
+    A job's work units go to queues by resource, so machines can specialise: a GPU
+    machine listens on ``vision``, a CPU box on ``asr``. Every unit is idempotent
+    (checkpointed in PostgreSQL), so redelivering one is always safe.
+    """
+
+    queues: list[str] = Field(
+        default=["default", "asr", "vision", "graph"],
+        description="Queues a worker consumes when `vidkg worker --queues` is not given.",
+    )
+    routes: dict[str, str] = Field(
+        default={"visual": "vision", "asr": "asr", "derived": "vision", "finalize": "default"},
+        description="Queue of each unit kind: visual (scenes, OCR, detection, CLIP of a "
+        "chunk), asr (speech of a chunk), derived (captions and text embeddings of a "
+        "chunk), finalize (the join after the last chunk; the graph build plugs in there).",
+    )
+    visibility_timeout_s: float = Field(
+        default=3600.0,
+        description="Redis only: a task not acknowledged this long after delivery (its "
+        "worker died) is delivered again. Keep it above the longest chunk's run time.",
+    )
+    max_retries: int = Field(
+        default=8,
+        description="Retries of a unit after a transient fault (database or "
+        "broker connection lost). Bad input is never retried: the unit fails with its reason.",
+    )
+    retry_backoff_max_s: float = Field(
+        default=120.0, description="Longest wait between retries (waits double from 2 s)."
+    )
+    publish_timeout_s: float = Field(
+        default=120.0,
+        description="How long sending a task waits for an unreachable broker before failing.",
+    )
+    poll_s: float = Field(default=1.0, description="How often `vidkg ingest` reads progress.")
+
+
 class Settings(BaseSettings):
     """Configuration for the CLI, the API and the workers."""
 
@@ -75,17 +113,13 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker (redis://... or amqp://...). Unset: ingest runs in-process.",
     )
-    worker_queues: list[str] = Field(
-        default=["default", "asr", "vision", "graph"],
-        description="Celery queues, split by resource: default (bookkeeping), asr, vision "
-        "(OCR, detection, embeddings: where GPU workers listen), graph.",
-    )
     embedded_database: str = Field(
         default="vidkg", description="Database name inside the embedded server."
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "WARNING"
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     indexer: IndexerSettings = Field(default_factory=IndexerSettings)

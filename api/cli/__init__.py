@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
 
-from api.cli import bench_command, db_commands, video_commands
+from api.cli import bench_command, db_commands, job_commands, video_commands
 from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(video_commands.app, name="videos")
+app.add_typer(job_commands.app, name="jobs")
 app.add_typer(bench_command.app, name="bench")
 app.command()(ingest)
 app.command()(sql)
@@ -50,8 +52,12 @@ def worker(
         str | None, typer.Option(help="Comma-separated queues (default: all of them).")
     ] = None,
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    name: Annotated[
+        str | None, typer.Option(help="Celery node name (default: vidkg-<pid>@<host>).")
+    ] = None,
 ) -> None:
-    """Run a Celery worker consuming queues from VIDKG_BROKER_URL."""
+    """Run a Celery worker consuming queues from VIDKG_BROKER_URL. Each process loads
+    the models once and runs one unit (a chunk's stages) at a time."""
     from indexer.worker import BrokerNotConfigured, make_celery
 
     try:
@@ -59,9 +65,20 @@ def worker(
     except BrokerNotConfigured as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    queues = queues or ",".join(ctx.obj.settings.worker_queues)
+    queues = queues or ",".join(ctx.obj.settings.worker.queues)
+    name = name or f"vidkg-{os.getpid()}@%h"  # unique: several workers per machine
     celery.worker_main(
-        ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
+        [
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            name,
+            "--loglevel",
+            "INFO",
+        ]
     )
 
 

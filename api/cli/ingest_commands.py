@@ -2,6 +2,8 @@
 
 Re-running resumes: chunks whose stage is already done are skipped, so an interrupted
 ingest continues where it stopped and a second run of a finished one costs nothing.
+Without a broker the job runs in this process; with ``VIDKG_BROKER_URL`` it is sent to
+the workers (``vidkg worker``) and followed from the database.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli.ingest_progress import counts_line, report_json, stage_bars, summary_table
+from api.cli.job_follow import follow, headline, progress_table
 from api.cli.state import CliState, console, state
 from indexer.catalog import register_video
 from indexer.pipeline import Pipeline
@@ -47,11 +50,23 @@ def ingest(
     register_only: Annotated[
         bool, typer.Option("--register-only", help="Probe and register; run no stage.")
     ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="With VIDKG_BROKER_URL: submit, print the job id, return."),
+    ] = False,
 ) -> None:
     """Register videos and index them: scenes, speech, on-screen text, objects, embeddings
     and captions. Bad input is rejected with its reason (exit code 1) and nothing is
-    stored for it; a file already registered is resumed, not duplicated."""
+    stored for it; a file already registered is resumed, not duplicated. With
+    VIDKG_BROKER_URL set, the job runs on the workers and this command follows it."""
     cli = state(ctx)
+    if no_wait and not cli.settings.broker_url:
+        err.print(
+            "[red]error[/red]: --no-wait needs workers: set VIDKG_BROKER_URL "
+            "(without a broker, ingest runs in this process)",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     try:
         chosen = [] if register_only else parse_stages(stages, cli.settings.indexer.stages)
     except ValueError as exc:
@@ -87,12 +102,47 @@ def ingest(
                 f"{verb} video {reg.video_id}: {reg.probe.path.name} ({describe(reg.probe)})",
                 highlight=False,
             )
-        if chosen:
+        if chosen and cli.settings.broker_url:
+            _submit(cli, reg.video_id, reg.probe, chosen, result, as_json, wait=not no_wait)
+        elif chosen:
             _index(cli, reg.video_id, reg.probe, chosen, result, as_json)
     if as_json:
         print(json.dumps({"results": results}, indent=2))
-    if any(r["status"] in ("rejected", "failed") for r in results):
+    if any(r["status"] in ("rejected", "failed", "cancelled") for r in results):
         raise typer.Exit(1)
+
+
+def _submit(
+    cli: CliState,
+    video_id: int,
+    probe: VideoProbe,
+    stages: list[str],
+    result: dict[str, Any],
+    as_json: bool,
+    wait: bool,
+) -> None:
+    """Send the video's job to the workers and (unless ``wait`` is off) follow it."""
+    from indexer.worker import submit_job
+
+    job, created = submit_job(cli.db, cli.settings, video_id, stages)
+    result.update(status="submitted", job_id=job.id)
+    if not as_json:
+        verb = "submitted as" if created else "already being ingested by"
+        out.print(f"video {video_id} {verb} job {job.id}", highlight=False)
+    if not wait:
+        return
+    bars = not as_json and err.is_terminal
+    progress = follow(cli.db, job.id, err, cli.settings.worker.poll_s, bars)
+    counts = evidence_counts(cli.db.sessions, video_id)
+    ok = "partial" if probe.decodable_s is not None else "ingested"
+    status = {"succeeded": ok}.get(progress.status, progress.status)
+    result.update(status=status, job=progress.to_json(), counts=counts)
+    if as_json:
+        return
+    out.print(progress_table(progress))
+    out.print(f"{headline(progress)}; {counts_line(counts)}", highlight=False)
+    for e in progress.errors:
+        err.print(f"[yellow]{e['stage']}[/yellow]: {e['error']}", highlight=False)
 
 
 def _index(

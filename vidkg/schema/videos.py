@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vidkg.schema.base import Base, IdMixin, VideoOwned, seconds_interval
 
-VIDEO_STATUSES = ("registered", "ingesting", "ready", "partial", "failed")
+VIDEO_STATUSES = ("registered", "ingesting", "ready", "partial", "failed", "cancelled")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 CHECKPOINT_STATUSES = ("pending", "running", "done", "failed", "skipped")
 

@@ -1,0 +1,405 @@
+"""Ingest jobs: their state lives in PostgreSQL, whoever runs them.
+
+A job is one video's ingest: a stage list and a chunk plan. Its work is cut into units
+(:class:`indexer.plan.Unit`). Which units are ready is read from the video's checkpoints
+under a lock on the job row, so any number of workers may ask at once and each unit is
+handed out once. Running a unit twice is harmless (a stage's write replaces its rows,
+see ``store.py``), so every fault is handled by running again: nothing about a job is
+kept in a broker or a result backend.
+
+Checkpoint states, as seen by one job: *terminal* (done or skipped by any job, or failed
+in this job), *in flight* (pending or running in this job) or *missing* (anything else:
+no row, a failure of an earlier job, work an earlier job left half-way).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexer.plan import DERIVED, FINALIZE, SPEECH, UNIT_KINDS, VISUAL, Chunk, Unit, plan_chunks
+from vidkg.schema import IngestCheckpoint, IngestJob, Video
+
+ACTIVE = ("queued", "running")
+TERMINAL = ("succeeded", "failed", "cancelled")
+Dispatch = Callable[[int, list[Unit]], None]  # (job id, units): send them to workers
+
+
+class JobError(RuntimeError):
+    """A request that does not fit the job's state, e.g. cancelling a finished job."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    video_id: int
+    status: str
+    stages: list[str]
+    chunks: list[Chunk]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def timeline_s(self) -> float:
+        return self.chunks[-1].end_s if self.chunks else 0.0
+
+
+def worker_name() -> str:
+    """Who runs a unit, as recorded in its checkpoint: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _job(row: IngestJob) -> Job:
+    plan = (row.options or {}).get("chunks") or []
+    return Job(
+        id=row.id,
+        video_id=row.video_id,
+        status=row.status,
+        stages=list(row.stages),
+        chunks=[Chunk(i, a, b) for i, (a, b) in enumerate(plan)],
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+class JobStore:
+    """Creates jobs, hands out their units, and records cancel, retry and the end."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # ---- reading --------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job:
+        with self.sessions() as s:
+            row = s.get(IngestJob, job_id)
+            if row is None:
+                raise LookupError(f"no job {job_id}")
+            return _job(row)
+
+    def list(self, *, status: str | None = None, limit: int = 50) -> list[Job]:
+        query = select(IngestJob).order_by(IngestJob.id.desc()).limit(limit)
+        if status:
+            query = query.where(IngestJob.status == status)
+        with self.sessions() as s:
+            return [_job(row) for row in s.scalars(query)]
+
+    # ---- creating -------------------------------------------------------------------
+
+    def submit(self, video_id: int, stages: list[str], chunk_s: float) -> tuple[Job, bool]:
+        """The video's active job if it has one (``False``), else a new queued job.
+
+        A new job keeps the chunk plan of the video's previous job: checkpoints are per
+        chunk index, so a resumed ingest must cut the timeline the same way.
+        """
+        with self.sessions.begin() as s:
+            video = s.execute(
+                select(Video).where(Video.id == video_id).with_for_update()
+            ).scalar_one_or_none()
+            if video is None:
+                raise LookupError(f"no video {video_id}")
+            rows = s.scalars(
+                select(IngestJob)
+                .where(IngestJob.video_id == video.id)
+                .order_by(IngestJob.id.desc())
+            ).all()
+            active = next((r for r in rows if r.status in ACTIVE), None)
+            if active is not None:
+                return _job(active), False
+            previous = (rows[0].options or {}).get("chunks") if rows else None
+            chunks = (
+                [Chunk(i, a, b) for i, (a, b) in enumerate(previous)]
+                if previous
+                else plan_chunks(video, chunk_s)
+            )
+            row = IngestJob(
+                video_id=video.id,
+                status="queued",
+                stages=stages,
+                options={"chunks": [[c.start_s, c.end_s] for c in chunks], "chunk_s": chunk_s},
+            )
+            s.add(row)
+            s.flush()
+            s.execute(update(Video).where(Video.id == video.id).values(status="ingesting"))
+            s.refresh(row)
+            return _job(row), True
+
+    # ---- handing out work -------------------------------------------------------------
+
+    def claim(
+        self,
+        job_id: int,
+        *,
+        limit: int | None = None,
+        adopt_in_flight: bool = False,
+        dispatch: Dispatch | None = None,
+    ) -> list[Unit]:
+        """Mark the job's ready units pending and return them (at most ``limit``).
+
+        ``dispatch`` is called with them before the transaction commits: a broker that
+        cannot take them rolls the claim back, so a unit is never marked sent and lost.
+        ``adopt_in_flight``: the caller runs the job alone (in-process), so units left
+        pending or running by a process that died are its to redo.
+        """
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            if job.status not in ACTIVE:
+                return []
+            states = _States(s, job, adopt_in_flight)
+            units = states.ready()[:limit]
+            for unit in units:
+                for name in states.missing(unit):
+                    _upsert(s, job, unit, name, status="pending")
+            if units and dispatch is not None:
+                dispatch(job.id, units)
+            return units
+
+    def start(self, job_id: int, unit: Unit, worker: str) -> tuple[Job, list[str]] | None:
+        """Mark the unit's unfinished stages running; return the job and them (``[]``:
+        nothing to do, e.g. a redelivered unit that already finished). ``None``: the
+        job is over (cancelled or finished), so the unit must not run."""
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            if job.status not in ACTIVE:
+                return None
+            if job.status == "queued":
+                s.execute(
+                    update(IngestJob)
+                    .where(IngestJob.id == job_id)
+                    .values(status="running", started_at=text("now()"))
+                )
+            states = _States(s, job, adopt_in_flight=True)
+            if unit.kind == "derived" and not states.inputs_terminal(unit.chunk):
+                # Sent early (a forced retry): give it back; claim sends it when ready.
+                for name in unit.stages(job.stages):
+                    _delete_in_flight(s, job, name, unit.chunk)
+                return job, []
+            todo = states.missing(unit)
+            for name in todo:
+                _upsert(s, job, unit, name, status="running", worker=worker)
+            return job, todo
+
+    def fail_unit(self, job_id: int, unit: Unit, error: str) -> None:
+        """A unit that broke outside its stages (a bug, not bad input): its stages are
+        failed with the reason, so the job can still end instead of waiting forever."""
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            names = unit.stages(job.stages) if unit.kind != "finalize" else [FINALIZE]
+            states = _States(s, job, adopt_in_flight=True)
+            for name in names:
+                if states.state(name, unit.chunk) != "terminal":
+                    _upsert(s, job, unit, name, status="failed", error=error[:2000])
+            if unit.kind == "finalize":
+                _end(s, job, "failed", error)
+
+    # ---- control ----------------------------------------------------------------------
+
+    def cancel(self, job_id: int) -> Job:
+        """No new unit of the job starts; units already running finish and keep their
+        rows (each is one transaction). Pending units are withdrawn."""
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            if job.status not in ACTIVE:
+                raise JobError(f"job {job_id} is already {job.status}")
+            s.execute(
+                delete(IngestCheckpoint).where(
+                    IngestCheckpoint.job_id == job_id, IngestCheckpoint.status == "pending"
+                )
+            )
+            _end(s, job, "cancelled", "cancelled by request; `vidkg jobs retry` resumes it")
+        return self.get(job_id)
+
+    def retry(self, job_id: int, *, force: bool = False) -> Job:
+        """Queue a finished, failed or cancelled job again: what is done stays done, and
+        failed units run again. ``force`` also re-sends an active job's in-flight units
+        (after a broker lost its queue); running a unit twice is harmless."""
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            if job.status in ACTIVE and not force:
+                raise JobError(
+                    f"job {job_id} is {job.status}; --force re-sends its unfinished units "
+                    "(use it when a broker lost its queue)"
+                )
+            s.execute(
+                delete(IngestCheckpoint).where(
+                    IngestCheckpoint.job_id == job_id,
+                    IngestCheckpoint.status.in_(("failed", "pending", "running")),
+                    IngestCheckpoint.stage != "decode",
+                )
+            )
+            s.execute(
+                delete(IngestCheckpoint).where(
+                    IngestCheckpoint.video_id == job.video_id, IngestCheckpoint.stage == FINALIZE
+                )
+            )
+            s.execute(
+                update(IngestJob)
+                .where(IngestJob.id == job_id)
+                .values(status="queued", error=None, finished_at=None)
+            )
+            s.execute(update(Video).where(Video.id == job.video_id).values(status="ingesting"))
+        return self.get(job_id)
+
+    def abandon(self, job_id: int, exc: BaseException) -> None:
+        """The in-process runner was interrupted: the job fails with why; its finished
+        units are checkpointed and stay."""
+        with self.sessions.begin() as s:
+            job = self._locked(s, job_id)
+            if job.status in ACTIVE:
+                _end(s, job, "failed", f"interrupted: {type(exc).__name__}: {exc}"[:500])
+
+    def end(
+        self, session: Session, job: Job, status: str, error: str | None, video_status: str
+    ) -> None:
+        """Record the job's outcome in ``session``'s transaction (finalize's)."""
+        _end(session, job, status, error, video_status)
+
+    def _locked(self, session: Session, job_id: int) -> Job:
+        row = session.execute(
+            select(IngestJob).where(IngestJob.id == job_id).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise LookupError(f"no job {job_id}")
+        return _job(row)
+
+
+class _States:
+    """The job's view of its video's checkpoints: terminal, in flight or missing."""
+
+    def __init__(self, session: Session, job: Job, adopt_in_flight: bool) -> None:
+        self.job = job
+        self.adopt = adopt_in_flight
+        rows = session.execute(
+            select(
+                IngestCheckpoint.stage,
+                IngestCheckpoint.chunk_index,
+                IngestCheckpoint.status,
+                IngestCheckpoint.job_id,
+            ).where(IngestCheckpoint.video_id == job.video_id)
+        )
+        self.rows = {(stage, idx): (status, owner) for stage, idx, status, owner in rows}
+
+    def state(self, stage: str, chunk: int) -> str:
+        status, owner = self.rows.get((stage, chunk), (None, None))
+        mine = owner == self.job.id
+        if stage == FINALIZE:  # every job finalizes for itself
+            if mine and status == "done":
+                return "terminal"
+        elif status in ("done", "skipped") or (mine and status == "failed"):
+            return "terminal"
+        if mine and status in ("pending", "running") and not self.adopt:
+            return "in_flight"
+        return "missing"
+
+    def missing(self, unit: Unit) -> list[str]:
+        names = [FINALIZE] if unit.kind == "finalize" else unit.stages(self.job.stages)
+        return [n for n in names if self.state(n, unit.chunk) == "missing"]
+
+    def inputs_terminal(self, chunk: int) -> bool:
+        inputs = [s for s in self.job.stages if s in VISUAL or s in SPEECH]
+        return all(self.state(s, chunk) == "terminal" for s in inputs)
+
+    def ready(self) -> list[Unit]:
+        """Units with missing work whose inputs are complete, chunk by chunk."""
+        ready: list[Unit] = []
+        for chunk in self.job.chunks:
+            for kind in UNIT_KINDS[:-1]:
+                unit = Unit(chunk.index, kind)
+                if not self.missing(unit):
+                    continue
+                if kind == "derived" and not self.inputs_terminal(chunk.index):
+                    continue
+                ready.append(unit)
+        if ready or not self.job.chunks:
+            return ready
+        stages = [s for s in self.job.stages if s in VISUAL + SPEECH + DERIVED]
+        everything = all(
+            self.state(s, c.index) == "terminal" for c in self.job.chunks for s in stages
+        )
+        final = Unit(0, "finalize")
+        return [final] if everything and self.missing(final) else []
+
+
+def _upsert(
+    session: Session,
+    job: Job,
+    unit: Unit,
+    stage: str,
+    *,
+    status: str,
+    worker: str | None = None,
+    error: str | None = None,
+) -> None:
+    if stage == FINALIZE:
+        start_s, end_s = 0.0, job.timeline_s
+    else:
+        chunk = job.chunks[unit.chunk]
+        start_s, end_s = chunk.start_s, chunk.end_s
+    values = dict(
+        video_id=job.video_id,
+        job_id=job.id,
+        stage=stage,
+        chunk_index=unit.chunk,
+        start_s=start_s,
+        end_s=end_s,
+        status=status,
+        worker=worker,
+        error=error,
+    )
+    running = status == "running"
+    stmt = pg_insert(IngestCheckpoint).values(
+        **values,
+        attempts=1 if running else 0,
+        started_at=text("now()") if running else None,
+        finished_at=text("now()") if status == "failed" else None,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["video_id", "stage", "chunk_index"],
+        set_={
+            **{k: stmt.excluded[k] for k in ("job_id", "start_s", "end_s", "status", "worker")},
+            "error": stmt.excluded.error,
+            "attempts": IngestCheckpoint.attempts + (1 if running else 0),
+            "started_at": stmt.excluded.started_at,
+            "finished_at": stmt.excluded.finished_at,
+        },
+    )
+    session.execute(stmt)
+
+
+def _delete_in_flight(session: Session, job: Job, stage: str, chunk: int) -> None:
+    session.execute(
+        delete(IngestCheckpoint).where(
+            IngestCheckpoint.video_id == job.video_id,
+            IngestCheckpoint.stage == stage,
+            IngestCheckpoint.chunk_index == chunk,
+            IngestCheckpoint.job_id == job.id,
+            IngestCheckpoint.status.in_(("pending", "running")),
+        )
+    )
+
+
+def _end(
+    session: Session, job: Job, status: str, error: str | None, video_status: str | None = None
+) -> None:
+    """The job's outcome, and its video's: ``cancelled`` or ``failed`` unless given."""
+    session.execute(
+        update(IngestJob)
+        .where(IngestJob.id == job.id)
+        .values(status=status, error=error, finished_at=text("now()"))
+    )
+    session.execute(
+        update(Video)
+        .where(Video.id == job.video_id)
+        .values(status=video_status or status, error=error, updated_at=text("now()"))
+    )
