@@ -5,11 +5,7 @@ A job is one video's ingest: a stage list and a chunk plan. Its work is cut into
 under a lock on the job row, so any number of workers may ask at once and each unit is
 handed out once. Running a unit twice is harmless (a stage's write replaces its rows,
 see ``store.py``), so every fault is handled by running again: nothing about a job is
-kept in a broker or a result backend.
-
-Checkpoint states, as seen by one job: *terminal* (done or skipped by any job, or failed
-in this job), *in flight* (pending or running in this job) or *missing* (anything else:
-no row, a failure of an earlier job, work an earlier job left half-way).
+kept in a broker or a result backend. Which units are ready: ``indexer.unit_states``.
 """
 
 from __future__ import annotations
@@ -24,7 +20,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.plan import DERIVED, FINALIZE, SPEECH, UNIT_KINDS, VISUAL, Chunk, Unit, plan_chunks
+from indexer.plan import FINALIZE, Chunk, Unit, plan_chunks
+from indexer.unit_states import UnitStates
 from vidkg.schema import IngestCheckpoint, IngestJob, Video
 
 ACTIVE = ("queued", "running")
@@ -156,7 +153,7 @@ class JobStore:
             job = self._locked(s, job_id)
             if job.status not in ACTIVE:
                 return []
-            states = _States(s, job, adopt_in_flight)
+            states = UnitStates(s, job, adopt_in_flight)
             units = states.ready()[:limit]
             for unit in units:
                 for name in states.missing(unit):
@@ -179,7 +176,7 @@ class JobStore:
                     .where(IngestJob.id == job_id)
                     .values(status="running", started_at=text("now()"))
                 )
-            states = _States(s, job, adopt_in_flight=True)
+            states = UnitStates(s, job, adopt_in_flight=True)
             if unit.kind == "derived" and not states.inputs_terminal(unit.chunk):
                 # Sent early (a forced retry): give it back; claim sends it when ready.
                 for name in unit.stages(job.stages):
@@ -196,7 +193,7 @@ class JobStore:
         with self.sessions.begin() as s:
             job = self._locked(s, job_id)
             names = unit.stages(job.stages) if unit.kind != "finalize" else [FINALIZE]
-            states = _States(s, job, adopt_in_flight=True)
+            states = UnitStates(s, job, adopt_in_flight=True)
             for name in names:
                 if states.state(name, unit.chunk) != "terminal":
                     _upsert(s, job, unit, name, status="failed", error=error[:2000])
@@ -272,63 +269,6 @@ class JobStore:
         if row is None:
             raise LookupError(f"no job {job_id}")
         return _job(row)
-
-
-class _States:
-    """The job's view of its video's checkpoints: terminal, in flight or missing."""
-
-    def __init__(self, session: Session, job: Job, adopt_in_flight: bool) -> None:
-        self.job = job
-        self.adopt = adopt_in_flight
-        rows = session.execute(
-            select(
-                IngestCheckpoint.stage,
-                IngestCheckpoint.chunk_index,
-                IngestCheckpoint.status,
-                IngestCheckpoint.job_id,
-            ).where(IngestCheckpoint.video_id == job.video_id)
-        )
-        self.rows = {(stage, idx): (status, owner) for stage, idx, status, owner in rows}
-
-    def state(self, stage: str, chunk: int) -> str:
-        status, owner = self.rows.get((stage, chunk), (None, None))
-        mine = owner == self.job.id
-        if stage == FINALIZE:  # every job finalizes for itself
-            if mine and status == "done":
-                return "terminal"
-        elif status in ("done", "skipped") or (mine and status == "failed"):
-            return "terminal"
-        if mine and status in ("pending", "running") and not self.adopt:
-            return "in_flight"
-        return "missing"
-
-    def missing(self, unit: Unit) -> list[str]:
-        names = [FINALIZE] if unit.kind == "finalize" else unit.stages(self.job.stages)
-        return [n for n in names if self.state(n, unit.chunk) == "missing"]
-
-    def inputs_terminal(self, chunk: int) -> bool:
-        inputs = [s for s in self.job.stages if s in VISUAL or s in SPEECH]
-        return all(self.state(s, chunk) == "terminal" for s in inputs)
-
-    def ready(self) -> list[Unit]:
-        """Units with missing work whose inputs are complete, chunk by chunk."""
-        ready: list[Unit] = []
-        for chunk in self.job.chunks:
-            for kind in UNIT_KINDS[:-1]:
-                unit = Unit(chunk.index, kind)
-                if not self.missing(unit):
-                    continue
-                if kind == "derived" and not self.inputs_terminal(chunk.index):
-                    continue
-                ready.append(unit)
-        if ready or not self.job.chunks:
-            return ready
-        stages = [s for s in self.job.stages if s in VISUAL + SPEECH + DERIVED]
-        everything = all(
-            self.state(s, c.index) == "terminal" for c in self.job.chunks for s in stages
-        )
-        final = Unit(0, "finalize")
-        return [final] if everything and self.missing(final) else []
 
 
 def _upsert(

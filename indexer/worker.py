@@ -152,6 +152,9 @@ class WorkerContext:
         jobs = JobStore(self.db().sessions)
         try:
             self.pipeline().run_unit(job_id, unit)
+        except LookupError as exc:  # the job (or its video) was deleted meanwhile
+            log.warning("job %s: %s dropped: %s", job_id, unit, exc)
+            return
         except Exception as exc:
             if is_transient(exc):
                 raise

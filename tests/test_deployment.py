@@ -31,16 +31,27 @@ def _is_setting(name: str) -> bool:
 
 
 def test_services_and_images() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "api", "worker"}
+    assert set(SERVICES) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "api",
+        "worker",
+        "worker-gpu",
+        "flower",
+    }
     assert SERVICES["postgres"]["image"].startswith("pgvector/pgvector:pg")
     assert SERVICES["redis"]["image"].startswith("redis:")
-    for name in ("migrate", "api", "worker"):
+    # The broker keeps its queue over a restart (the tests restart one the same way).
+    assert "--appendonly" in SERVICES["redis"]["command"]
+    for name in ("migrate", "api", "worker", "worker-gpu"):
         assert SERVICES[name]["build"] == "."
     assert (REPO / "Dockerfile").exists()
 
 
 def test_every_vidkg_variable_is_a_setting() -> None:
-    names = {n for s in ("migrate", "api", "worker") for n in _env(s) if n.startswith("VIDKG")}
+    services = ("migrate", "api", "worker", "worker-gpu")
+    names = {n for s in services for n in _env(s) if n.startswith("VIDKG")}
     assert {"VIDKG_DATABASE_URL", "VIDKG_BROKER_URL", "VIDKG_HOME"} <= names
     assert [n for n in names if not _is_setting(n)] == []
     dockerfile_env = re.findall(r"ENV (VIDKG_\w+)=", (REPO / "Dockerfile").read_text())
@@ -65,7 +76,7 @@ def test_urls_point_at_the_compose_services() -> None:
 
 def test_commands_exist_in_the_cli() -> None:
     root = typer.main.get_command(app)
-    for name in ("migrate", "api", "worker"):
+    for name in ("migrate", "api", "worker", "worker-gpu"):
         argv = SERVICES[name]["command"]
         assert argv[0] == "vidkg"
         command = root
@@ -84,3 +95,12 @@ def test_api_port_and_worker_queues_agree() -> None:
     argv = SERVICES["worker"]["command"]
     queues = argv[argv.index("--queues") + 1].split(",")
     assert set(queues) == set(Settings().worker.queues)
+
+
+def test_gpu_worker_takes_the_vision_queue_on_cuda() -> None:
+    gpu = SERVICES["worker-gpu"]
+    argv = gpu["command"]
+    assert argv[argv.index("--queues") + 1] == "vision"
+    assert _env("worker-gpu")["VIDKG_INDEXER__DEVICE"] == "cuda"
+    assert Settings().worker.routes["visual"] == "vision"
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]

@@ -1,4 +1,5 @@
-"""Distributed ingest over the real Redis with real ``vidkg worker`` processes.
+"""Distributed ingest over the machine's real Redis (and RabbitMQ) with real ``vidkg
+worker`` processes.
 
 Every job here is checked against an in-process run of the same video with the same
 chunks: the rows must be exactly the same, after worker kills, broker and database
@@ -7,17 +8,20 @@ outages, and a cancel followed by a retry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from kombu import Connection, Queue
 from sqlalchemy import text
 
 from indexer.catalog import register_video
@@ -40,6 +44,7 @@ from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
 
 BROKER = "redis://127.0.0.1:6379/13"  # a database of the machine's Redis for these tests
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"  # the machine's RabbitMQ
 SAMPLE_CHUNK_S = 20.0  # the 60 s sample in three chunks
 OVER = ("succeeded", "failed", "cancelled")
 
@@ -111,7 +116,8 @@ def test_two_workers_write_exactly_the_rows_of_the_in_process_run(
     haystack5: IngestedHaystack, settings: Settings, db: Database, broker: str, tmp_path: Path
 ) -> None:
     """The 5-minute haystack in 3 chunks: its units spread over two worker processes."""
-    env = _env(settings, broker, HAYSTACK_CHUNK_S)
+    # One model thread each: two processes share this machine's two cores.
+    env = _env(settings, broker, HAYSTACK_CHUNK_S) | {"VIDKG_INDEXER__THREADS": "1"}
     workers = [start_worker(env, tmp_path / f"worker{i}.log") for i in range(2)]
     try:
         result = _vidkg(env, "ingest", "--json", str(haystack5.video), timeout=900)
@@ -135,10 +141,38 @@ def test_two_workers_write_exactly_the_rows_of_the_in_process_run(
     assert len(got["speech"]) > 10 and len(got["detections"]) > 50
 
 
+@pytest.fixture(params=["redis", "rabbitmq"])
+def any_broker(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings for a broker of its own: a Redis database, or RabbitMQ queues with
+    names private to this test (the machine's RabbitMQ may serve others)."""
+    if request.param == "redis":
+        client = redis.Redis.from_url(BROKER)
+        client.flushdb()
+        yield {"VIDKG_BROKER_URL": BROKER}
+        client.flushdb()
+        return
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    routes = {k: prefix + q for k, q in Settings().worker.routes.items()}
+    queues = sorted(set(routes.values()))
+    yield {
+        "VIDKG_BROKER_URL": RABBITMQ,
+        "VIDKG_WORKER__ROUTES": json.dumps(routes),
+        "VIDKG_WORKER__QUEUES": json.dumps(queues),
+    }
+    with Connection(RABBITMQ) as conn:
+        for name in queues:
+            with contextlib.suppress(Exception):
+                Queue(name, channel=conn.default_channel).delete()
+
+
 def test_a_worker_killed_mid_chunk_loses_and_duplicates_nothing(
-    sample_reference: dict, settings: Settings, db: Database, broker: str, tmp_path: Path
+    sample_reference: dict,
+    settings: Settings,
+    db: Database,
+    any_broker: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    env = _env(settings, broker)
+    env = _env(settings, any_broker["VIDKG_BROKER_URL"]) | any_broker
     first = start_worker(env, tmp_path / "first.log")
     second = None
     try:

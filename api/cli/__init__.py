@@ -55,13 +55,27 @@ def worker(
     name: Annotated[
         str | None, typer.Option(help="Celery node name (default: vidkg-<pid>@<host>).")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="CPU threads per process for the models (default: VIDKG_INDEXER__THREADS, "
+            "else cores / concurrency). Several workers on one machine: cores / all processes."
+        ),
+    ] = None,
 ) -> None:
     """Run a Celery worker consuming queues from VIDKG_BROKER_URL. Each process loads
     the models once and runs one unit (a chunk's stages) at a time."""
     from indexer.worker import BrokerNotConfigured, make_celery
 
+    settings = ctx.obj.settings
+    # More model threads than cores makes every process slower (measured: two workers of
+    # two threads each on two cores took 1.8x as long as one), so divide the cores.
+    per_process = threads or settings.indexer.threads or (os.cpu_count() or 1) // concurrency
+    indexer = settings.indexer.model_copy(update={"threads": max(1, per_process)})
+    settings = settings.model_copy(update={"indexer": indexer})
+    typer.echo(f"vidkg worker: {concurrency} process(es), {indexer.threads} model thread(s) each")
     try:
-        celery = make_celery(ctx.obj.settings)
+        celery = make_celery(settings)
     except BrokerNotConfigured as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

@@ -18,6 +18,7 @@ from typing import Annotated
 import psutil
 import typer
 from rich.table import Table
+from sqlalchemy import text
 
 from api.cli.ingest_progress import report_json
 from api.cli.state import console, state
@@ -28,6 +29,7 @@ from indexer.plan import parse_stages
 from indexer.readback import evidence_counts
 from vidkg.db import open_database
 from vidkg.db.embedded import EmbeddedPostgres
+from vidkg.settings import Settings
 
 app = typer.Typer(help="Benchmarks (numbers for people, never timed tests).")
 out = console()
@@ -47,6 +49,13 @@ def bench_ingest(
     video: Annotated[Path, typer.Argument(help="Video to ingest.")],
     stages: Annotated[str | None, typer.Option(help="Comma-separated stages.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Run on this many `vidkg worker` processes over VIDKG_BROKER_URL "
+            "(0: in this process)."
+        ),
+    ] = 0,
 ) -> None:
     """Ingest VIDEO into a throw-away database and report seconds per stage, x realtime
     and peak RSS."""
@@ -54,6 +63,9 @@ def bench_ingest(
     chosen = parse_stages(stages, cli.settings.indexer.stages)
     scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-"))
     settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    if workers:
+        _bench_workers(settings, video, chosen, workers)
+        return
     registry = ModelRegistry(settings.indexer, cli.settings.home / "models")
     rss: list[float] = []
     process = psutil.Process()
@@ -97,3 +109,22 @@ def bench_ingest(
         f"{result['realtime']}x realtime; peak RSS {peak:.0f} MB",
         highlight=False,
     )
+
+
+def _bench_workers(settings: Settings, video: Path, stages: list[str], workers: int) -> None:
+    from api.cli.bench_workers import run_on_workers
+
+    if not settings.broker_url:
+        raise typer.BadParameter("--workers needs VIDKG_BROKER_URL (a broker database of its own)")
+    try:
+        db = open_database(settings)
+        result = run_on_workers(db, settings, video, stages, workers)
+        duration = db.sessions().execute(text("SELECT duration_s FROM videos")).scalar_one()
+        db.dispose()
+    finally:
+        EmbeddedPostgres(settings.pgdata_dir).stop()
+        shutil.rmtree(settings.home, ignore_errors=True)
+    result["video"] = str(video)
+    result["duration_s"] = duration
+    result["realtime"] = round(duration / result["wall_s"], 2)
+    print(json.dumps(result, indent=2))
