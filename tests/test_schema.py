@@ -17,6 +17,7 @@ VIEWS = {
     "v_entity_mentions",
     "v_ingest_progress",
     "v_scene_objects",
+    "v_job_progress",
 }
 
 

@@ -104,7 +104,9 @@ def test_overlapping_chunks_stitch_to_the_whole(stage: SpeechStage) -> None:
     assert words(head)[-1] == "side" and words(tail)[0] == "right"  # the cut splits a phrase
     assert words(head + tail) == words(whole)
     stitched = [w.start_s for r in head + tail for w in r.words]
-    assert np.allclose(stitched, [w.start_s for r in whole for w in r.words], atol=0.3)
+    # Whisper's word times move with the audio around them: on one CPU every word was
+    # within 0.3 s, on another (AMD EPYC) the last word came 0.43 s earlier in the tail.
+    assert np.allclose(stitched, [w.start_s for r in whole for w in r.words], atol=0.5)
 
 
 class NoModel:
