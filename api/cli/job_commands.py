@@ -15,6 +15,7 @@ from rich.table import Table
 
 from api.cli.job_follow import follow, headline, progress_table, read_progress
 from api.cli.state import CliState, console, state
+from indexer.job_progress import JobProgress
 from indexer.jobs import JobError, JobStore
 
 app = typer.Typer(help="Ingest jobs: progress, errors, cancel and retry.", no_args_is_help=True)
@@ -141,7 +142,7 @@ def _finish(cli: CliState, job_id: int, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-def _get(cli: CliState, job_id: int):
+def _get(cli: CliState, job_id: int) -> JobProgress:
     try:
         return read_progress(cli.db, job_id)
     except LookupError as exc:
