@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import text
 
+from indexer.job_progress import job_progress
+from indexer.jobs import JobStore
 from vidkg.db import Database, migrate, open_database
 from vidkg.settings import Settings, get_settings
 
@@ -49,6 +51,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if row is None:
             raise HTTPException(404, f"no video {video_id}")
         return _jsonable(row)
+
+    @app.get("/jobs")
+    def list_jobs(request: Request, status: str | None = None) -> list[dict[str, Any]]:
+        """Ingest jobs, newest first (at most 50), with their progress."""
+        sessions = db(request).sessions
+        return [job_progress(sessions, j).to_json() for j in JobStore(sessions).list(status=status)]
+
+    @app.get("/jobs/{job_id}")
+    def get_job(request: Request, job_id: int) -> dict[str, Any]:
+        """What `vidkg jobs show ID --json` prints: status, per-stage progress, errors, ETA."""
+        sessions = db(request).sessions
+        try:
+            return job_progress(sessions, JobStore(sessions).get(job_id)).to_json()
+        except LookupError:
+            raise HTTPException(404, f"no job {job_id}") from None
 
     return app
 

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from indexer.jobs import Job
 from vidkg.schema import IngestCheckpoint, Video
 
+_ACTIVITY = text("""
+    SELECT now(), max(greatest(started_at, finished_at))
+    FROM ingest_checkpoints WHERE job_id = :job_id""")
 _PROGRESS = text("""
     SELECT stage, chunks_done, chunks_failed, chunks_skipped, chunks_running,
            chunks_pending, chunks_total, seconds_done, work_s, rows_written
@@ -48,6 +51,7 @@ class JobProgress:
     finished_at: str | None
     elapsed_s: float | None
     eta_s: float | None
+    idle_s: float  # since a unit of the job last started or ended (or it was queued)
     error: str | None
     errors: list[dict[str, Any]] = field(default_factory=list)
     running: list[dict[str, Any]] = field(default_factory=list)
@@ -93,7 +97,7 @@ def job_progress(sessions: sessionmaker[Session], job: Job) -> JobProgress:
             )
             .order_by(IngestCheckpoint.start_s, IngestCheckpoint.stage)
         ).all()
-        now = s.execute(text("SELECT now()")).scalar_one()
+        now, last = s.execute(_ACTIVITY, {"job_id": job.id}).one()
     ordered = {name: stages[name] for name in job.stages if name in stages}
     errors = [
         {
@@ -123,6 +127,9 @@ def job_progress(sessions: sessionmaker[Session], job: Job) -> JobProgress:
         finished_at=_iso(job.finished_at),
         elapsed_s=None,
         eta_s=None,
+        idle_s=round(
+            (now - max(filter(None, (last, job.started_at, job.created_at)))).total_seconds(), 1
+        ),
         error=job.error,
         errors=errors,
         running=running if job.status in ("queued", "running") else [],

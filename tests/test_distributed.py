@@ -323,3 +323,28 @@ def test_bad_input_fails_the_unit_with_its_reason_and_is_not_retried(
         error = conn.execute(text("SELECT error FROM ingest_jobs")).scalar_one()
     assert len(rows) == 3 and all(r.status == "failed" and r.attempts == 1 for r in rows)
     assert "gone.mp4" in error and "retry in" not in (tmp_path / "worker.log").read_text()
+
+
+def test_a_lost_queue_is_reported_and_a_forced_retry_recovers(
+    sample_reference: dict, settings: Settings, db: Database, broker: str, tmp_path: Path
+) -> None:
+    """A broker that forgets its messages (Redis restarted without persistence): the
+    follower warns, naming the fix, and `jobs retry --force` sends the units again."""
+    env = _env(settings, broker) | {"VIDKG_WORKER__STALL_WARNING_S": "1"}
+    job_id = _submit(env, SAMPLE)  # no worker yet: the units wait in the queue
+    redis.Redis.from_url(broker).flushdb()  # ... and are lost
+    with pytest.raises(subprocess.TimeoutExpired) as following:
+        _vidkg(env, "ingest", str(SAMPLE), timeout=10)  # follows the job, which stalls
+    said = following.value.stderr
+    said = said.decode() if isinstance(said, bytes) else said or ""
+    assert "no unit started or finished" in said and f"jobs retry {job_id} --force" in said
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        refused = _vidkg(env, "jobs", "retry", str(job_id))
+        assert refused.returncode == 1 and "--force" in refused.stderr
+        retried = _vidkg(env, "jobs", "retry", str(job_id), "--force", "--json")
+        assert retried.returncode == 0, retried.stderr
+        assert json.loads(retried.stdout)["status"] == "succeeded"
+    finally:
+        stop(worker)
+    assert snapshot(db) == sample_reference

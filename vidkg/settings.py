@@ -79,6 +79,11 @@ class WorkerSettings(BaseModel):
         description="How long sending a task waits for an unreachable broker before failing.",
     )
     poll_s: float = Field(default=1.0, description="How often `vidkg ingest` reads progress.")
+    stall_warning_s: float = Field(
+        default=900.0,
+        description="`vidkg ingest` and `jobs retry` warn when no unit of the job they "
+        "follow has started or ended for this long (no worker, or a broker lost its queue).",
+    )
 
 
 class Settings(BaseSettings):

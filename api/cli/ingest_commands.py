@@ -132,7 +132,8 @@ def _submit(
     if not wait:
         return
     bars = not as_json and err.is_terminal
-    progress = follow(cli.db, job.id, err, cli.settings.worker.poll_s, bars)
+    w = cli.settings.worker
+    progress = follow(cli.db, job.id, err, w.poll_s, bars, w.stall_warning_s)
     counts = evidence_counts(cli.db.sessions, video_id)
     ok = "partial" if probe.decodable_s is not None else "ingested"
     status = {"succeeded": ok}.get(progress.status, progress.status)

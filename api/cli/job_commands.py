@@ -121,9 +121,9 @@ def retry(
         if no_wait:
             out.print(f"job {job.id} queued", highlight=False)
             return
-        follow(
-            cli.db, job.id, err, cli.settings.worker.poll_s, bars=err.is_terminal and not as_json
-        )
+        w = cli.settings.worker
+        bars = err.is_terminal and not as_json
+        follow(cli.db, job.id, err, w.poll_s, bars, w.stall_warning_s)
     else:
         from indexer.pipeline import Pipeline
 

@@ -23,9 +23,13 @@ def read_progress(db: Database, job_id: int) -> JobProgress:
     return job_progress(db.sessions, JobStore(db.sessions).get(job_id))
 
 
-def follow(db: Database, job_id: int, console: Console, poll_s: float, bars: bool) -> JobProgress:
-    """Poll the job until it is over; show one bar per stage when ``bars``."""
+def follow(
+    db: Database, job_id: int, console: Console, poll_s: float, bars: bool, stall_s: float
+) -> JobProgress:
+    """Poll the job until it is over; show one bar per stage when ``bars``. A job where
+    no unit started or ended for ``stall_s`` gets a warning saying what to check."""
     unreachable = False
+    warned = False
     display = _Bars(console) if bars else None
     try:
         while True:
@@ -48,6 +52,9 @@ def follow(db: Database, job_id: int, console: Console, poll_s: float, bars: boo
                 display.update(progress)
             if progress.over:
                 return progress
+            if progress.idle_s > stall_s and not warned:
+                console.print(stall_warning(progress), highlight=False)
+            warned = progress.idle_s > stall_s
             time.sleep(poll_s)
     finally:
         if display:
@@ -106,4 +113,15 @@ def headline(p: JobProgress) -> str:
         text += f", {p.elapsed_s:.0f} s elapsed"
     if p.eta_s is not None:
         text += f", about {p.eta_s:.0f} s left"
+    if not p.over and p.idle_s >= 60:
+        text += f", no unit started or ended for {p.idle_s:.0f} s"
     return text
+
+
+def stall_warning(p: JobProgress) -> str:
+    return (
+        f"[yellow]job {p.job_id}: no unit started or finished for {p.idle_s:.0f} s.[/yellow] "
+        "Are workers running and listening on its queues (`celery -b $VIDKG_BROKER_URL "
+        "inspect active_queues`)? If the broker lost its queue (Redis restarted without "
+        f"persistence), `vidkg jobs retry {p.job_id} --force` sends the units again."
+    )
