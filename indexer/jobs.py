@@ -240,10 +240,10 @@ class JobStore:
                     IngestCheckpoint.video_id == job.video_id, IngestCheckpoint.stage == FINALIZE
                 )
             )
-            s.execute(
+            s.execute(  # elapsed time, ETA and the stall warning count from the retry
                 update(IngestJob)
                 .where(IngestJob.id == job_id)
-                .values(status="queued", error=None, finished_at=None)
+                .values(status="queued", error=None, started_at=text("now()"), finished_at=None)
             )
             s.execute(update(Video).where(Video.id == job.video_id).values(status="ingesting"))
         return self.get(job_id)
