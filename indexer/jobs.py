@@ -33,6 +33,10 @@ class JobError(RuntimeError):
     """A request that does not fit the job's state, e.g. cancelling a finished job."""
 
 
+class JobNotFound(LookupError):
+    """No such job (never created, or deleted with its video)."""
+
+
 @dataclass(frozen=True)
 class Job:
     id: int
@@ -82,7 +86,7 @@ class JobStore:
         with self.sessions() as s:
             row = s.get(IngestJob, job_id)
             if row is None:
-                raise LookupError(f"no job {job_id}")
+                raise JobNotFound(f"no job {job_id}")
             return _job(row)
 
     def list(self, *, status: str | None = None, limit: int = 50) -> list[Job]:
@@ -267,7 +271,7 @@ class JobStore:
             select(IngestJob).where(IngestJob.id == job_id).with_for_update()
         ).scalar_one_or_none()
         if row is None:
-            raise LookupError(f"no job {job_id}")
+            raise JobNotFound(f"no job {job_id}")
         return _job(row)
 
 

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 from celery import Celery
 
 from indexer.catalog import register_video
 from indexer.faults import is_transient
-from indexer.jobs import Dispatch, Job, JobStore
+from indexer.jobs import Dispatch, Job, JobNotFound, JobStore
 from indexer.models import ModelRegistry
 from indexer.plan import Unit
 from vidkg.db import Database, open_database
@@ -108,20 +109,32 @@ def celery_dispatch(app: Celery, settings: Settings) -> Dispatch:
     return send
 
 
+class BrokerUnreachable(RuntimeError):
+    """The job is stored but its units could not be sent; sending again is safe."""
+
+
 def submit_job(
     db: Database, settings: Settings, video_id: int, stages: list[str]
 ) -> tuple[Job, bool]:
     """Create the video's job (or find its active one) and send its ready units to the
     workers. ``False``: the video already had an active job, which is returned."""
-    jobs = JobStore(db.sessions)
-    job, created = jobs.submit(video_id, stages, settings.indexer.chunk_s)
-    jobs.claim(job.id, dispatch=celery_dispatch(make_celery(settings), settings))
+    job, created = JobStore(db.sessions).submit(video_id, stages, settings.indexer.chunk_s)
+    resend_job(db, settings, job.id)
     return job, created
 
 
 def resend_job(db: Database, settings: Settings, job_id: int) -> None:
-    """Send a (retried) job's ready units to the workers."""
-    JobStore(db.sessions).claim(job_id, dispatch=celery_dispatch(make_celery(settings), settings))
+    """Send a job's ready units to the workers. A claim that cannot be sent is rolled
+    back, so after BrokerUnreachable the units are still there to send."""
+    try:
+        JobStore(db.sessions).claim(
+            job_id, dispatch=celery_dispatch(make_celery(settings), settings)
+        )
+    except kombu.exceptions.OperationalError as exc:
+        raise BrokerUnreachable(
+            f"broker {settings.broker_url} unreachable ({exc}); job {job_id} is saved with "
+            f"nothing sent: `vidkg jobs retry {job_id} --force` sends it once the broker is up"
+        ) from exc
 
 
 @dataclass
@@ -152,7 +165,7 @@ class WorkerContext:
         jobs = JobStore(self.db().sessions)
         try:
             self.pipeline().run_unit(job_id, unit)
-        except LookupError as exc:  # the job (or its video) was deleted meanwhile
+        except JobNotFound as exc:  # deleted with its video while the message waited
             log.warning("job %s: %s dropped: %s", job_id, unit, exc)
             return
         except Exception as exc:

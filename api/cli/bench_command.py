@@ -119,7 +119,8 @@ def _bench_workers(settings: Settings, video: Path, stages: list[str], workers: 
     try:
         db = open_database(settings)
         result = run_on_workers(db, settings, video, stages, workers)
-        duration = db.sessions().execute(text("SELECT duration_s FROM videos")).scalar_one()
+        with db.sessions() as session:
+            duration = session.execute(text("SELECT duration_s FROM videos")).scalar_one()
         db.dispose()
     finally:
         EmbeddedPostgres(settings.pgdata_dir).stop()
