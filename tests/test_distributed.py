@@ -348,3 +348,16 @@ def test_a_lost_queue_is_reported_and_a_forced_retry_recovers(
     finally:
         stop(worker)
     assert snapshot(db) == sample_reference
+
+
+def test_an_unreachable_broker_is_a_clear_error_and_sends_nothing(
+    settings: Settings, db: Database
+) -> None:
+    env = _env(settings, f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
+    env["VIDKG_WORKER__PUBLISH_TIMEOUT_S"] = "1"
+    result = _vidkg(env, "ingest", str(SAMPLE))
+    assert result.returncode == 1
+    assert "unreachable" in result.stderr and "jobs retry 1 --force" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert job_status(db, 1) == "queued"
+    assert checkpoint_count(db, "pending") == 0, "the claim was rolled back: nothing marked sent"

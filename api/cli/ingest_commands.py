@@ -122,9 +122,15 @@ def _submit(
     wait: bool,
 ) -> None:
     """Send the video's job to the workers and (unless ``wait`` is off) follow it."""
-    from indexer.worker import submit_job
+    from indexer.worker import BrokerUnreachable, submit_job
 
-    job, created = submit_job(cli.db, cli.settings, video_id, stages)
+    try:
+        job, created = submit_job(cli.db, cli.settings, video_id, stages)
+    except BrokerUnreachable as exc:
+        result.update(status="failed", error=str(exc))
+        if not as_json:
+            err.print(f"[red]error[/red]: {exc}", highlight=False)
+        return
     result.update(status="submitted", job_id=job.id)
     if not as_json:
         verb = "submitted as" if created else "already being ingested by"

@@ -115,9 +115,13 @@ def retry(
         err.print(f"[red]error[/red]: {exc}", highlight=False)
         raise typer.Exit(1) from None
     if cli.settings.broker_url:
-        from indexer.worker import resend_job
+        from indexer.worker import BrokerUnreachable, resend_job
 
-        resend_job(cli.db, cli.settings, job.id)
+        try:
+            resend_job(cli.db, cli.settings, job.id)
+        except BrokerUnreachable as exc:
+            err.print(f"[red]error[/red]: {exc}", highlight=False)
+            raise typer.Exit(1) from None
         if no_wait:
             out.print(f"job {job.id} queued", highlight=False)
             return
