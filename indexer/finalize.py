@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from indexer.jobs import Job, JobStore
-from indexer.plan import FINALIZE, IngestReport
+from indexer.plan import FINALIZE, GRAPH, IngestReport
 from indexer.store import EvidenceStore
 from vidkg.db import Database
 from vidkg.schema import IngestCheckpoint, Video
@@ -26,7 +26,8 @@ def finalize_job(
     store: EvidenceStore,
     report: IngestReport,
 ) -> None:
-    """Renumber scenes, record a truncated file's unreadable tail, end the job."""
+    """Renumber scenes, record a truncated file's unreadable tail, end the job (failed
+    when a stage or the graph build failed on some chunk)."""
     if video.decodable_s is not None:
         reason = (
             f"truncated file: data ends at {video.decodable_s:.1f} s of the declared "
@@ -35,7 +36,6 @@ def finalize_job(
         tail = (len(job.chunks), video.decodable_s, video.duration_s)
         store.mark("decode", tail, "failed", job_id=job.id, error=reason)
     store.renumber_scenes()
-    # The knowledge-graph build (Graph issue) plugs in here, on the `graph` queue.
     report.failures = _failures(db, job)
     failed = [f for f in report.failures if f["stage"] != "decode"]
     report.status = "failed" if failed else "succeeded"
@@ -64,7 +64,7 @@ def _failures(db: Database, job: Job) -> list[dict]:
             .where(
                 IngestCheckpoint.video_id == job.video_id,
                 IngestCheckpoint.status == "failed",
-                IngestCheckpoint.stage.in_([*job.stages, "decode"]),
+                IngestCheckpoint.stage.in_([*job.stages, "decode", GRAPH]),
             )
             .order_by(IngestCheckpoint.start_s, IngestCheckpoint.stage)
         )

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.plan import FINALIZE, Chunk, Unit, plan_chunks
+from indexer.plan import FINALIZE, JOB_STEPS, Chunk, Unit, plan_chunks
 from indexer.unit_states import UnitStates
 from vidkg.schema import IngestCheckpoint, IngestJob, Video
 
@@ -196,12 +196,12 @@ class JobStore:
         failed with the reason, so the job can still end instead of waiting forever."""
         with self.sessions.begin() as s:
             job = self._locked(s, job_id)
-            names = unit.stages(job.stages) if unit.kind != "finalize" else [FINALIZE]
+            names = unit.stages(job.stages)
             states = UnitStates(s, job, adopt_in_flight=True)
             for name in names:
                 if states.state(name, unit.chunk) != "terminal":
                     _upsert(s, job, unit, name, status="failed", error=error[:2000])
-            if unit.kind == "finalize":
+            if unit.kind == FINALIZE:
                 _end(s, job, "failed", error)
 
     # ---- control ----------------------------------------------------------------------
@@ -241,7 +241,8 @@ class JobStore:
             )
             s.execute(
                 delete(IngestCheckpoint).where(
-                    IngestCheckpoint.video_id == job.video_id, IngestCheckpoint.stage == FINALIZE
+                    IngestCheckpoint.video_id == job.video_id,
+                    IngestCheckpoint.stage.in_(JOB_STEPS),
                 )
             )
             s.execute(  # elapsed time, ETA and the stall warning count from the retry
@@ -285,7 +286,7 @@ def _upsert(
     worker: str | None = None,
     error: str | None = None,
 ) -> None:
-    if stage == FINALIZE:
+    if stage in JOB_STEPS:
         start_s, end_s = 0.0, job.timeline_s
     else:
         chunk = job.chunks[unit.chunk]

@@ -22,11 +22,14 @@ from typing import Any
 from indexer.catalog import media_dir
 from indexer.faults import is_transient
 from indexer.finalize import finalize_job
+from indexer.graph_step import build_graph
 from indexer.jobs import Job, JobStore, worker_name
 from indexer.media import read_audio
 from indexer.models import ModelRegistry, ModelUnavailable
 from indexer.plan import (
     DERIVED,
+    FINALIZE,
+    GRAPH,
     VISUAL,
     Chunk,
     IngestReport,
@@ -166,9 +169,12 @@ class Pipeline:
         video = self._video(job.video_id)
         report = report or self._report(job, video)
         store = self._evidence(video)
-        if unit.kind == "finalize":
+        if unit.kind == FINALIZE:
             if todo:
                 finalize_job(self.db, self.jobs, job, video, store, report)
+        elif unit.kind == GRAPH:
+            if todo:
+                build_graph(self, job, video, store, report)
         elif todo:
             self.run_chunk(video, job.chunks[unit.chunk], todo, store, report, progress)
         return report

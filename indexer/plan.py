@@ -24,24 +24,30 @@ class Chunk:
 
 
 # A job's work is cut into units: per chunk, one decode pass for the picture stages, one
-# for speech, then the stages that read both back; one finalize after every chunk.
+# for speech, then the stages that read both back; then per job the graph build and the
+# finalize step.
 VISUAL = ("scenes", "ocr", "detect", "clip")
 SPEECH = ("asr",)
 DERIVED = ("caption", "embed")  # read other stages' rows back: run last, in this order
 UNIT_STAGES: dict[str, tuple[str, ...]] = {"visual": VISUAL, "asr": SPEECH, "derived": DERIVED}
-UNIT_KINDS = ("visual", "asr", "derived", "finalize")
+GRAPH = "graph"  # checkpoint stage name of a job's knowledge-graph build
 FINALIZE = "finalize"  # checkpoint stage name of a job's finalize step
+JOB_STEPS = (GRAPH, FINALIZE)  # once per job (chunk 0), in this order, after every chunk
+CHUNK_KINDS = ("visual", "asr", "derived")
+UNIT_KINDS = (*CHUNK_KINDS, *JOB_STEPS)
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One task: ``kind`` of the stages of chunk ``chunk`` (finalize: chunk 0)."""
+    """One task: ``kind`` of the stages of chunk ``chunk`` (job steps: chunk 0)."""
 
     chunk: int
     kind: str
 
     def stages(self, job_stages: list[str]) -> list[str]:
-        """The job's stages this unit runs, in pipeline order."""
+        """The job's stages this unit runs, in pipeline order (a job step: itself)."""
+        if self.kind in JOB_STEPS:
+            return [self.kind]
         return [s for s in job_stages if s in UNIT_STAGES.get(self.kind, ())]
 
 
@@ -68,6 +74,8 @@ class IngestReport:
     model_load_s: float = 0.0
     stages: dict[str, StageReport] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    graph: dict[str, int] = field(default_factory=dict)  # rows of the graph build
+    graph_s: float = 0.0
 
     @property
     def realtime(self) -> float:

@@ -256,6 +256,7 @@ class EvidenceStore:
                             detection_count=len(r.detections),
                             max_confidence=r.max_confidence,
                             model=r.model,
+                            appearance=r.appearance,
                         )
                         for r in tracks
                     ],

@@ -3,8 +3,8 @@
 Per (stage, chunk) a checkpoint is, for a job: *terminal* (done or skipped by any job,
 or failed in this job), *in flight* (pending or running in this job) or *missing*
 (no row, a failure of an earlier job, work an earlier job left half-way). A unit is
-ready when it has missing stages and its inputs are terminal; ``finalize`` is ready
-when everything else is.
+ready when it has missing stages and its inputs are terminal; the job steps (``graph``,
+then ``finalize``) are ready in turn when everything before them is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indexer.plan import DERIVED, FINALIZE, SPEECH, UNIT_KINDS, VISUAL, Unit
+from indexer.plan import CHUNK_KINDS, DERIVED, JOB_STEPS, SPEECH, VISUAL, Unit
 from vidkg.schema import IngestCheckpoint
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ class UnitStates:
     def state(self, stage: str, chunk: int) -> str:
         status, owner = self.rows.get((stage, chunk), (None, None))
         mine = owner == self.job.id
-        if stage == FINALIZE:  # every job finalizes for itself
-            if mine and status == "done":
+        if stage in JOB_STEPS:  # every job builds its graph and finalizes for itself
+            if mine and status in ("done", "failed"):
                 return "terminal"
         elif status in ("done", "skipped") or (mine and status == "failed"):
             return "terminal"
@@ -50,7 +50,7 @@ class UnitStates:
         return "missing"
 
     def missing(self, unit: Unit) -> list[str]:
-        names = [FINALIZE] if unit.kind == "finalize" else unit.stages(self.job.stages)
+        names = unit.stages(self.job.stages)
         return [n for n in names if self.state(n, unit.chunk) == "missing"]
 
     def inputs_terminal(self, chunk: int) -> bool:
@@ -61,7 +61,7 @@ class UnitStates:
         """Units with missing work whose inputs are complete, chunk by chunk."""
         ready: list[Unit] = []
         for chunk in self.job.chunks:
-            for kind in UNIT_KINDS[:-1]:
+            for kind in CHUNK_KINDS:
                 unit = Unit(chunk.index, kind)
                 if not self.missing(unit):
                     continue
@@ -74,5 +74,10 @@ class UnitStates:
         everything = all(
             self.state(s, c.index) == "terminal" for c in self.job.chunks for s in stages
         )
-        final = Unit(0, "finalize")
-        return [final] if everything and self.missing(final) else []
+        if not everything:
+            return []
+        for step in JOB_STEPS:  # graph, then finalize: one at a time
+            state = self.state(step, 0)
+            if state != "terminal":
+                return [Unit(0, step)] if state == "missing" else []
+        return []

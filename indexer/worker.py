@@ -104,7 +104,8 @@ def celery_dispatch(app: Celery, settings: Settings) -> Dispatch:
 
     def send(job_id: int, units: list[Unit]) -> None:
         for unit in units:
-            app.send_task(RUN_UNIT, args=[job_id, unit.kind, unit.chunk], queue=routes[unit.kind])
+            queue = routes.get(unit.kind, "default")
+            app.send_task(RUN_UNIT, args=[job_id, unit.kind, unit.chunk], queue=queue)
 
     return send
 

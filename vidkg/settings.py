@@ -15,6 +15,7 @@ import platformdirs
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidkg.graph_settings import GraphSettings
 from vidkg.stage_settings import IndexerSettings
 
 
@@ -56,10 +57,17 @@ class WorkerSettings(BaseModel):
         description="Queues a worker consumes when `vidkg worker --queues` is not given.",
     )
     routes: dict[str, str] = Field(
-        default={"visual": "vision", "asr": "asr", "derived": "vision", "finalize": "default"},
+        default={
+            "visual": "vision",
+            "asr": "asr",
+            "derived": "vision",
+            "graph": "graph",
+            "finalize": "default",
+        },
         description="Queue of each unit kind: visual (scenes, OCR, detection, CLIP of a "
         "chunk), asr (speech of a chunk), derived (captions and text embeddings of a "
-        "chunk), finalize (the join after the last chunk; the graph build plugs in there).",
+        "chunk), graph (the video's knowledge graph, after every chunk), finalize (the "
+        "end of the job). A kind left out goes to `default`.",
     )
     visibility_timeout_s: float = Field(
         default=3600.0,
@@ -128,6 +136,7 @@ class Settings(BaseSettings):
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     indexer: IndexerSettings = Field(default_factory=IndexerSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
 
     @property
     def media_dir(self) -> Path:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import bench_command, db_commands, job_commands, video_commands
+from api.cli import bench_command, db_commands, graph_commands, job_commands, video_commands
 from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
@@ -23,6 +23,7 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(video_commands.app, name="videos")
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(bench_command.app, name="bench")
+app.add_typer(graph_commands.app, name="graph")
 app.command()(ingest)
 app.command()(sql)
 

@@ -48,6 +48,11 @@ def summary_table(report: IngestReport, counts: dict[str, int]) -> Table:
         if st.chunks_skipped:
             note = (note + "; " if note else "") + f"{st.chunks_skipped} chunk(s) already done"
         table.add_row(name, f"{st.seconds:.1f}", str(st.rows), str(st.chunks_done), note)
+    if report.graph:
+        g = report.graph
+        note = f"{g.get('events', 0)} events, {g.get('entities', 0)} entities"
+        rows = g.get("events", 0) + g.get("mentions", 0)
+        table.add_row("graph", f"{report.graph_s:.1f}", str(rows), "", note)
     return table
 
 

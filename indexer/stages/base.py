@@ -141,6 +141,8 @@ class DetectionRecord:
     confidence: float
     box: Box
     model: str | None = None
+    # Colour descriptor of the crop (indexer.stages.appearance); people are linked on it.
+    appearance: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,13 @@ class TrackRecord:
     max_confidence: float
     model: str
     detections: tuple[DetectionRecord, ...]
+
+    @property
+    def appearance(self) -> list[float] | None:
+        """Mean of the detections' colour descriptors (None when none has one)."""
+        from indexer.stages.appearance import mean_descriptor
+
+        return mean_descriptor([d.appearance for d in self.detections])
 
 
 @dataclass(frozen=True)

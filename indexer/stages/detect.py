@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from indexer.models import ModelRegistry, ModelUnavailable
+from indexer.stages.appearance import descriptor
 from indexer.stages.base import (
     Box,
     DetectionRecord,
@@ -159,7 +160,8 @@ class ObjectStage:
             name = self.names.get(int(cls), str(int(cls)))
             box = Box(*(float(v) for v in np.clip(xyxy / scale, 0.0, 1.0)))
             label = self.settings.label_map.get(name, name)
-            dets.append(DetectionRecord(frame.t_s, label, float(conf), box, self.model_name))
+            look = descriptor(frame.image, (box.x1, box.y1, box.x2, box.y2))
+            dets.append(DetectionRecord(frame.t_s, label, float(conf), box, self.model_name, look))
         claimed: set[int] = set()
         now = self._tracker.frame_id
         for track in self._tracker.tracked_stracks:

@@ -10,7 +10,7 @@ from vidkg.schema.evidence import (
     SpeechSegment,
     Track,
 )
-from vidkg.schema.graph import Entity, Event, Mention, Relation
+from vidkg.schema.graph import Entity, Event, EventSource, GraphBuild, Mention, Relation
 from vidkg.schema.videos import IngestCheckpoint, IngestJob, Video
 
 __all__ = [
@@ -19,7 +19,9 @@ __all__ = [
     "Detection",
     "Entity",
     "Event",
+    "EventSource",
     "Frame",
+    "GraphBuild",
     "IngestCheckpoint",
     "IngestJob",
     "Mention",

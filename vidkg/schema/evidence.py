@@ -88,6 +88,7 @@ class Track(VideoOwned, TimeSpan, Base):
     detection_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     max_confidence: Mapped[float | None] = mapped_column(REAL)
     model: Mapped[str | None] = mapped_column(Text)
+    appearance: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
 
 
 class Detection(VideoOwned, Base):

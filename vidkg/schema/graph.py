@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import REAL, BigInteger, DateTime, Double, ForeignKey, Text, UniqueConstraint, func
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,3 +78,31 @@ class Relation(VideoOwned, Base):
     start_s: Mapped[float | None] = mapped_column(Double)
     end_s: Mapped[float | None] = mapped_column(Double)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+
+
+class EventSource(Base):
+    """An evidence row an event was fused from (``source_kind`` names its table)."""
+
+    __tablename__ = "event_sources"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class GraphBuild(Base):
+    """A video's graph is built: ``version`` changes with every rebuild."""
+
+    __tablename__ = "graph_builds"
+
+    video_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    built_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    seconds: Mapped[float] = mapped_column(Double, nullable=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
