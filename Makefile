@@ -25,6 +25,8 @@ demo: install
 	$(BIN)/vidkg videos list
 	$(BIN)/vidkg sql "SELECT kind, start_tc, end_tc, text FROM v_timeline \
 	  WHERE kind IN ('speech', 'onscreen_text') ORDER BY start_s, kind"
+	$(BIN)/vidkg graph entities --kind text
+	$(BIN)/vidkg graph entities --kind name
 
 test-media:
 	@if ! command -v ffmpeg >/dev/null \

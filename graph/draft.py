@@ -168,8 +168,8 @@ def _track_mentions(ev, groups, cfg, mention) -> None:  # noqa: ANN001
                 obj, home, t.start_s, t.end_s, SourceKind.TRACK, t.id, t.label, t.confidence
             ),
         )
-        if t.id in people:
-            person = EntityKey(EntityKind.PERSON, f"v{ev.video_id} person {people[t.id]}")
+        if t.id in people:  # named after its first track: stable when rebuilt
+            person = EntityKey(EntityKind.PERSON, f"v{ev.video_id} track {people[t.id]}")
             mention(
                 person,
                 MentionDraft(
@@ -179,7 +179,7 @@ def _track_mentions(ev, groups, cfg, mention) -> None:  # noqa: ANN001
                     t.end_s,
                     SourceKind.TRACK,
                     t.id,
-                    f"person {people[t.id]}",
+                    f"person of track {people[t.id]}",
                     t.confidence,
                 ),
             )

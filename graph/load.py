@@ -87,7 +87,6 @@ def load_graph(session: Session, video_id: int | None) -> nx.MultiDiGraph:
         g.add_edge(
             src,
             dst,
-            key=pred,
             predicate=pred,
             video_id=vid,
             start_s=a,

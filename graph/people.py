@@ -25,7 +25,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def link_people(tracks: Sequence[TrackRow], threshold: float) -> dict[int, int]:
-    """Track id -> person number (1, 2, ... in order of first appearance)."""
+    """Track id -> the id of its person's first track (a key stable across rebuilds)."""
     people: list[list[tuple[TrackRow, np.ndarray | None]]] = []
     for track in sorted(tracks, key=lambda t: (t.start_s, t.id)):
         vec = np.asarray(track.appearance, np.float32) if track.appearance else None
@@ -41,7 +41,7 @@ def link_people(tracks: Sequence[TrackRow], threshold: float) -> dict[int, int]:
             people.append([(track, vec)])
         else:
             best.append((track, vec))
-    return {t.id: n for n, person in enumerate(people, 1) for t, _ in person}
+    return {t.id: person[0][0].id for person in people for t, _ in person}
 
 
 def _overlaps(a: TrackRow, b: TrackRow) -> bool:

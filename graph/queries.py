@@ -112,9 +112,9 @@ def first_last(g: nx.MultiDiGraph, entity_id: int) -> tuple[Appearance, Appearan
 
 
 def _step(g: nx.MultiDiGraph, n: str, outgoing: bool) -> str | None:
-    edges = g.out_edges(n, keys=True) if outgoing else g.in_edges(n, keys=True)
-    for a, b, key in edges:
-        if key == Predicate.NEXT.value:
+    edges = g.out_edges(n, data="predicate") if outgoing else g.in_edges(n, data="predicate")
+    for a, b, predicate in edges:
+        if predicate == Predicate.NEXT.value:
             return b if outgoing else a
     return None
 
@@ -187,7 +187,7 @@ def path(g: nx.MultiDiGraph, a: str, b: str) -> list[tuple[Node, str | None]]:
     out: list[tuple[Node, str | None]] = [(node(g, nodes[0]), None)]
     for x, y in zip(nodes, nodes[1:], strict=False):
         data = g.get_edge_data(x, y) or g.get_edge_data(y, x)
-        out.append((node(g, y), sorted(data)[0]))
+        out.append((node(g, y), sorted(d["predicate"] for d in data.values())[0]))
     return out
 
 
@@ -196,8 +196,8 @@ def central(g: nx.MultiDiGraph, top: int = 10) -> list[Ranked]:
     left out), with the counts that explain the rank."""
     skip = {Predicate.NEXT.value, Predicate.SAME_AS.value, Predicate.DURING.value}
     h = nx.Graph()
-    for a, b, key in g.edges(keys=True):
-        if key not in skip:
+    for a, b, predicate in g.edges(data="predicate"):
+        if predicate not in skip:
             w = h.get_edge_data(a, b, {"weight": 0})["weight"]
             h.add_edge(a, b, weight=w + 1)
     if h.number_of_nodes() == 0:

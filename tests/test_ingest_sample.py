@@ -59,7 +59,7 @@ def test_job_succeeds_and_clip_is_skipped_with_its_reason(sample: Ingested) -> N
     assert clip and all(c["status"] == "skipped" for c in clip)
     assert "VIDKG_INDEXER__CLIP__PRETRAINED" in clip[0]["error"]
     done = sample.rows("SELECT stage FROM ingest_checkpoints WHERE status = 'done' ORDER BY stage")
-    stages = {"scenes", "asr", "ocr", "detect", "caption", "embed", "finalize"}
+    stages = {"scenes", "asr", "ocr", "detect", "caption", "embed", "graph", "finalize"}
     assert {d["stage"] for d in done} == stages
 
 

@@ -52,6 +52,9 @@ def test_units_come_in_dependency_order_and_once(jobs_and_video) -> None:
     assert jobs.claim(job.id) == [Unit(1, "derived"), Unit(2, "derived")]
     for c in range(3):
         _finish(store, jobs, job.id, Unit(c, "derived"))
+    assert jobs.claim(job.id) == [Unit(0, "graph")], "the graph is built after every chunk"
+    assert jobs.claim(job.id) == [], "finalize waits for the graph"
+    _finish(store, jobs, job.id, Unit(0, "graph"))
     assert jobs.claim(job.id) == [Unit(0, "finalize")]
     assert jobs.get(job.id).status == "running"
     again, created = jobs.submit(video_id, STAGES, chunk_s=20)
@@ -108,7 +111,9 @@ def test_failed_units_of_an_earlier_job_run_again(jobs_and_video) -> None:
     job, _ = jobs.submit(video_id, ["asr"], chunk_s=60)
     jobs.claim(job.id)
     jobs.fail_unit(job.id, Unit(0, "asr"), "RuntimeError: model crashed")
-    assert jobs.claim(job.id) == [Unit(0, "finalize")], "failed is final within a job"
+    assert jobs.claim(job.id) == [Unit(0, "graph")], "failed is final within a job"
+    jobs.fail_unit(job.id, Unit(0, "graph"), "RuntimeError: graph bug")
+    assert jobs.claim(job.id) == [Unit(0, "finalize")], "a failed graph still lets the job end"
     jobs.abandon(job.id, KeyboardInterrupt())
     assert jobs.get(job.id).status == "failed"
     later, created = jobs.submit(video_id, ["asr"], chunk_s=300)

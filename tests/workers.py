@@ -42,6 +42,12 @@ SNAPSHOT = {
     "FROM captions ORDER BY start_s",
     "checkpoints": "SELECT stage, chunk_index, status, rows_written FROM ingest_checkpoints "
     "ORDER BY stage, chunk_index",
+    # The knowledge graph: the same events, entities per kind and edges per predicate.
+    "graph": "SELECT counts::text FROM graph_builds ORDER BY video_id",
+    "events": "SELECT start_s, end_s, title, description FROM events ORDER BY start_s",
+    "entities": "SELECT e.kind, e.canonical_name, count(*) FROM entities e "
+    "JOIN mentions m ON m.entity_id = e.id GROUP BY 1, 2 ORDER BY 1, 2",
+    "relations": "SELECT predicate, count(*) FROM relations GROUP BY 1 ORDER BY 1",
 }
 
 
@@ -119,7 +125,8 @@ def checkpoint_count(db: Database, status: str) -> int:
     with db.engine.connect() as conn:
         return conn.execute(
             text(
-                "SELECT count(*) FROM ingest_checkpoints WHERE status = :s AND stage <> 'finalize'"
+                "SELECT count(*) FROM ingest_checkpoints "
+                "WHERE status = :s AND stage NOT IN ('graph', 'finalize')"
             ),
             {"s": status},
         ).scalar_one()

@@ -129,3 +129,32 @@ def _bench_workers(settings: Settings, video: Path, stages: list[str], workers: 
     result["duration_s"] = duration
     result["realtime"] = round(duration / result["wall_s"], 2)
     print(json.dumps(result, indent=2))
+
+
+@app.command("graph")
+def bench_graph(
+    ctx: typer.Context,
+    video_id: Annotated[int, typer.Argument(help="An ingested video whose evidence to copy.")],
+    copies: Annotated[int, typer.Option(min=1, max=1000, help="Copies of its evidence.")] = 10,
+) -> None:
+    """Copy a video's stored evidence COPIES times into a throw-away database, build every
+    copy's graph, load each and the whole library into networkx; print JSON (seconds,
+    peak RSS, sizes)."""
+    from graph.bench import replicate, run_graph_bench
+    from indexer.graph_step import text_embedder
+
+    cli = state(ctx)
+    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-graph-"))
+    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    embed, model = text_embedder(cli.registry, settings.embeddings.text_dim)
+    try:
+        db = open_database(settings)
+        t0 = time.perf_counter()
+        ids = replicate(cli.db.sessions, db.sessions, video_id, copies)
+        copy_s = time.perf_counter() - t0
+        result = run_graph_bench(db.sessions, ids, settings.graph, embed, model).as_dict()
+        db.dispose()
+    finally:
+        EmbeddedPostgres(settings.pgdata_dir).stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(json.dumps({"video_id": video_id, "copy_s": round(copy_s, 2), **result}, indent=2))
