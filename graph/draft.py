@@ -8,6 +8,7 @@ writes the result in one transaction (``graph.store``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from itertools import combinations
 
 from graph.events import EventGroup, describe, group_spans, home_of, sources
@@ -31,6 +32,7 @@ from vidkg.graph_settings import GraphSettings
 SPOKEN = (EntityKind.TERM, EntityKind.NAME)
 MAX_CO_OCCURRING = 20  # entities per event paired by CO_OCCURS (at most 190 edges)
 DURING_MIN_S = 0.25  # speech must overlap another event this long to be DURING it
+Emit = Callable[[EntityKey, MentionDraft], None]
 
 
 class _Keys:
@@ -40,28 +42,32 @@ class _Keys:
         self.kind, self.cfg, self.fuzzy = kind, cfg, fuzzy
         self.reps: list[str] = []
         self.alias: dict[str, str] = {}
+        self.surface: dict[str, str] = {}  # first surface of each form
 
     def key(self, surface: str) -> EntityKey:
         c = canonical(surface)
+        self.surface.setdefault(c, surface.strip())
         if c not in self.alias:
-            best = (
-                max(
-                    (
-                        (same_entity(c, r, self.cfg.fuzzy_min_ratio, self.cfg.fuzzy_min_chars), r)
-                        for r in self.reps
-                    ),
-                    default=(0.0, c),
-                )
-                if self.fuzzy
-                else (0.0, c)
-            )
-            self.alias[c] = best[1] if best[0] > 0 else c
+            self.alias[c] = self._closest(c) or c
             if self.alias[c] == c:
                 self.reps.append(c)
         return EntityKey(self.kind, self.alias[c])
 
-    def aliases_of(self, rep: str) -> tuple[str, ...]:
-        return tuple(sorted(a for a, r in self.alias.items() if r == rep and a != rep))
+    def _closest(self, c: str) -> str | None:
+        """The most similar form seen before, when one is similar enough."""
+        if not self.fuzzy:
+            return None
+        ratio, chars = self.cfg.fuzzy_min_ratio, self.cfg.fuzzy_min_chars
+        score, best = max(
+            ((same_entity(c, r, ratio, chars), r) for r in self.reps), default=(0.0, None)
+        )
+        return best if score > 0 else None
+
+    def aliases_of(self, rep: str) -> tuple[tuple[str, str], ...]:
+        """(form, surface) of every form merged into ``rep``."""
+        return tuple(
+            sorted((a, self.surface[a]) for a, r in self.alias.items() if r == rep and a != rep)
+        )
 
 
 def draft_graph(ev: VideoEvidence, cfg: GraphSettings) -> GraphDraft:
@@ -110,7 +116,9 @@ def draft_graph(ev: VideoEvidence, cfg: GraphSettings) -> GraphDraft:
     return draft
 
 
-def _text_mentions(ev, groups, cfg, keys: _Keys, mention) -> None:  # noqa: ANN001
+def _text_mentions(
+    ev: VideoEvidence, groups: list[EventGroup], cfg: GraphSettings, keys: _Keys, mention: Emit
+) -> None:
     for t in ev.texts:
         if alnum_count(t.text) < cfg.min_text_chars:
             continue
@@ -130,7 +138,13 @@ def _text_mentions(ev, groups, cfg, keys: _Keys, mention) -> None:  # noqa: ANN0
         )
 
 
-def _spoken_mentions(ev, groups, cfg, keys, mention) -> None:  # noqa: ANN001
+def _spoken_mentions(
+    ev: VideoEvidence,
+    groups: list[EventGroup],
+    cfg: GraphSettings,
+    keys: dict[EntityKind, _Keys],
+    mention: Emit,
+) -> None:
     for s in ev.speech:
         names = names_in(s.words)
         named = {w for p in names for w in canonical(p.surface).split()}
@@ -157,7 +171,9 @@ def _spoken_mentions(ev, groups, cfg, keys, mention) -> None:  # noqa: ANN001
             )
 
 
-def _track_mentions(ev, groups, cfg, mention) -> None:  # noqa: ANN001
+def _track_mentions(
+    ev: VideoEvidence, groups: list[EventGroup], cfg: GraphSettings, mention: Emit
+) -> None:
     people = link_people([t for t in ev.tracks if t.label == "person"], cfg.person_link_similarity)
     for t in ev.tracks:
         home = home_of(groups, t.start_s, t.end_s)
@@ -185,8 +201,11 @@ def _track_mentions(ev, groups, cfg, mention) -> None:  # noqa: ANN001
             )
 
 
-def _relations(ev: VideoEvidence, groups: list[EventGroup], draft: GraphDraft) -> list:
-    rel: list[RelationDraft] = [
+def _relations(
+    ev: VideoEvidence, groups: list[EventGroup], draft: GraphDraft
+) -> list[RelationDraft]:
+    """NEXT along the events, MENTIONS/SHOWS per mention, CO_OCCURS per event, DURING."""
+    nxt = [
         RelationDraft(
             Predicate.NEXT,
             EdgeEnd(event=i),
@@ -196,48 +215,64 @@ def _relations(ev: VideoEvidence, groups: list[EventGroup], draft: GraphDraft) -
         )
         for i in range(len(groups) - 1)
     ]
+    return nxt + _appearances(draft) + _co_occurs(groups, draft) + _during(ev, groups)
+
+
+def _appearances(draft: GraphDraft) -> list[RelationDraft]:
+    return [
+        RelationDraft(
+            Predicate.MENTIONS if m.entity.kind in SPOKEN else Predicate.SHOWS,
+            EdgeEnd(event=m.event),
+            EdgeEnd(entity=m.entity),
+            m.start_s,
+            m.end_s,
+            m.confidence,
+            m.source_kind,
+            m.source_id,
+        )
+        for m in draft.mentions
+    ]
+
+
+def _co_occurs(groups: list[EventGroup], draft: GraphDraft) -> list[RelationDraft]:
+    """Pairs of the (at most MAX_CO_OCCURRING most mentioned) entities of each event."""
     per_event: dict[int, Counter[EntityKey]] = {}
     for m in draft.mentions:
-        predicate = Predicate.MENTIONS if m.entity.kind in SPOKEN else Predicate.SHOWS
-        rel.append(
-            RelationDraft(
-                predicate,
-                EdgeEnd(event=m.event),
-                EdgeEnd(entity=m.entity),
-                m.start_s,
-                m.end_s,
-                m.confidence,
-                m.source_kind,
-                m.source_id,
-            )
-        )
         per_event.setdefault(m.event, Counter())[m.entity] += 1
+    out = []
     for event, counter in sorted(per_event.items()):
         top = sorted((k for k, _ in counter.most_common(MAX_CO_OCCURRING)), key=_order)
         g = groups[event]
-        for a, b in combinations(top, 2):
-            rel.append(
-                RelationDraft(
-                    Predicate.CO_OCCURS, EdgeEnd(entity=a), EdgeEnd(entity=b), g.start_s, g.end_s
-                )
+        out += [
+            RelationDraft(
+                Predicate.CO_OCCURS, EdgeEnd(entity=a), EdgeEnd(entity=b), g.start_s, g.end_s
             )
+            for a, b in combinations(top, 2)
+        ]
+    return out
+
+
+def _during(ev: VideoEvidence, groups: list[EventGroup]) -> list[RelationDraft]:
+    """From a speech segment's event to every other event the speech runs into."""
+    out = []
     for s in ev.speech:
         home = home_of(groups, s.start_s, s.end_s)
         for j, g in enumerate(groups):
-            if j != home and min(s.end_s, g.end_s) - max(s.start_s, g.start_s) >= DURING_MIN_S:
-                rel.append(
+            a, b = max(s.start_s, g.start_s), min(s.end_s, g.end_s)
+            if j != home and b - a >= DURING_MIN_S:
+                out.append(
                     RelationDraft(
                         Predicate.DURING,
                         EdgeEnd(event=home),
                         EdgeEnd(event=j),
-                        max(s.start_s, g.start_s),
-                        min(s.end_s, g.end_s),
+                        a,
+                        b,
                         None,
                         SourceKind.SPEECH,
                         s.id,
                     )
                 )
-    return rel
+    return out
 
 
 def _order(key: EntityKey) -> tuple[str, str]:

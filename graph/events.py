@@ -55,11 +55,24 @@ def _signature(span: SpanRow, ev: VideoEvidence, min_chars: int) -> tuple[frozen
     return texts, labels
 
 
+def _windows(ev: VideoEvidence) -> tuple[SpanRow, ...]:
+    """Spans for a video without scenes (audio-only): the evidence rows' windows, with
+    overlapping ones merged. Their id is 0: no scene row stands behind them."""
+    rows = sorted((r.start_s, r.end_s) for r in (*ev.speech, *ev.texts, *ev.tracks))
+    merged: list[list[float]] = []
+    for a, b in rows:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return tuple(SpanRow(0, a, b, True) for a, b in merged)
+
+
 def group_spans(ev: VideoEvidence, max_event_s: float, min_chars: int) -> list[EventGroup]:
     """Merge consecutive same-shot spans that show the same texts and objects."""
     groups: list[EventGroup] = []
     last_sig = None
-    for span in ev.spans:
+    for span in ev.spans or _windows(ev):
         sig = _signature(span, ev, min_chars)
         if groups:
             g = groups[-1]
@@ -105,7 +118,7 @@ def _assign(ev: VideoEvidence, groups: list[EventGroup]) -> None:
 def sources(ev: VideoEvidence, g: EventGroup) -> tuple[tuple[SourceKind, int], ...]:
     """The evidence rows an event was fused from, for ``event_sources``."""
     return (
-        *((SourceKind.SCENE, s.id) for s in g.spans),
+        *((SourceKind.SCENE, s.id) for s in g.spans if s.id),
         *((SourceKind.SPEECH, ev.speech[i].id) for i in g.speech),
         *((SourceKind.TEXT, ev.texts[i].id) for i in g.texts),
         *((SourceKind.TRACK, ev.tracks[i].id) for i in g.tracks),

@@ -52,7 +52,7 @@ def resolve(session: Session, drafts: Iterable[EntityDraft], cfg: GraphSettings)
         mine = [d for d in drafts if d.key.kind == kind]
         if not mine:
             continue
-        forms = {d.key.canonical for d in mine} | {a for d in mine for a in d.aliases}
+        forms = {d.key.canonical for d in mine} | {a for d in mine for a, _ in d.aliases}
         found = {
             name: (eid, alias_of)
             for name, eid, alias_of in session.execute(
@@ -68,9 +68,9 @@ def resolve(session: Session, drafts: Iterable[EntityDraft], cfg: GraphSettings)
             elif found[d.key.canonical][1] is not None:
                 aliases.append((found[d.key.canonical][0], target))
             ids[d.key] = target
-            for alias in d.aliases:
+            for alias, surface in d.aliases:
                 hit = found.get(alias)
-                alias_id = hit[0] if hit else _upsert(session, kind, alias, alias, target)
+                alias_id = hit[0] if hit else _upsert(session, kind, surface, alias, target)
                 aliases.append((alias_id, target))
     return Resolved(ids, sorted(set(aliases)))
 

@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from graph.linking import Resolved, resolve
-from graph.types import EdgeEnd, GraphDraft, Predicate
+from graph.types import EdgeEnd, GraphDraft, Predicate, RelationDraft
 from vidkg.graph_settings import GraphSettings
 from vidkg.schema import Event, EventSource, Mention, Relation
 
@@ -137,8 +137,11 @@ def _insert_events(
 
 
 def _end(end: EdgeEnd, resolved: Resolved, event_ids: list[int]) -> tuple[int | None, int | None]:
+    """(event id, entity id) of one end of an edge: exactly one is set."""
     if end.event is not None:
         return event_ids[end.event], None
+    if end.entity_id is not None:
+        return None, end.entity_id
     assert end.entity is not None
     return None, resolved.ids[end.entity]
 
@@ -146,15 +149,16 @@ def _end(end: EdgeEnd, resolved: Resolved, event_ids: list[int]) -> tuple[int | 
 def _relation_rows(
     draft: GraphDraft, resolved: Resolved, event_ids: list[int]
 ) -> list[dict[str, object]]:
+    """Rows of the drafted relations, then a SAME_AS per alias (entity ids resolved)."""
+    same_as = [
+        RelationDraft(Predicate.SAME_AS, EdgeEnd(entity_id=alias), EdgeEnd(entity_id=target))
+        for alias, target in resolved.aliases
+    ]
     rows: list[dict[str, object]] = []
-    for r in draft.relations:
+    for r in [*draft.relations, *same_as]:
         src_event, src_entity = _end(r.src, resolved, event_ids)
         dst_event, dst_entity = _end(r.dst, resolved, event_ids)
-        attributes = (
-            {"source_kind": r.source_kind.value, "source_id": r.source_id}
-            if r.source_kind is not None
-            else {}
-        )
+        source = r.source_kind is not None
         rows.append(
             dict(
                 video_id=draft.video_id,
@@ -166,22 +170,9 @@ def _relation_rows(
                 confidence=r.confidence,
                 start_s=r.start_s,
                 end_s=r.end_s,
-                attributes=attributes,
-            )
-        )
-    for alias, target in resolved.aliases:
-        rows.append(
-            dict(
-                video_id=draft.video_id,
-                predicate=Predicate.SAME_AS.value,
-                src_entity_id=alias,
-                dst_entity_id=target,
-                src_event_id=None,
-                dst_event_id=None,
-                confidence=None,
-                start_s=None,
-                end_s=None,
-                attributes={},
+                attributes={"source_kind": r.source_kind, "source_id": r.source_id}
+                if source
+                else {},
             )
         )
     return rows

@@ -2,7 +2,8 @@
 
 OCR misreads a letter and Whisper spells a name two ways; entity keys are therefore a
 normalised form (lower case, punctuation dropped, spaces folded) compared fuzzily, with
-one hard rule: the digits must agree, since "GATE 14" and "GATE 41" are different signs.
+one hard rule: the numbers must agree, since "GATE 14" and "GATE 41" are different signs
+(a digit between letters, as in "CL0SED", is taken for a misread letter).
 """
 
 from __future__ import annotations
@@ -43,12 +44,20 @@ def same_entity(a: str, b: str, min_ratio: float, min_chars: int) -> float:
     """Similarity (0-100) of two canonical forms when they may be one entity, else 0."""
     if a == b:
         return 100.0
-    if min(len(a), len(b)) < min_chars or re.findall(r"\d+", a) != re.findall(r"\d+", b):
+    if min(len(a), len(b)) < min_chars or _numbers(a) != _numbers(b):
         return 0.0
     from rapidfuzz import fuzz
 
     score = float(fuzz.ratio(a, b))
     return score if score >= min_ratio else 0.0
+
+
+_IN_WORD_DIGIT = re.compile(r"(?<=[a-z])\d(?=[a-z])")
+
+
+def _numbers(form: str) -> list[str]:
+    """The numbers of a form; a digit inside a word ("cl0sed") is a misread letter."""
+    return re.findall(r"\d+", _IN_WORD_DIGIT.sub("_", form))
 
 
 @dataclass(frozen=True)

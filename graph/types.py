@@ -144,10 +144,12 @@ class MentionDraft:
 
 @dataclass(frozen=True)
 class EdgeEnd:
-    """One end of a relation: an event (by draft index) or an entity (by key)."""
+    """One end of a relation: an event (by draft index) or an entity (by key, or by id
+    once stored)."""
 
     event: int | None = None
     entity: EntityKey | None = None
+    entity_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ class RelationDraft:
 class EntityDraft:
     key: EntityKey
     name: str  # display form (the commonest surface)
-    aliases: tuple[str, ...] = ()  # canonical forms merged into this one (SAME_AS)
+    aliases: tuple[tuple[str, str], ...] = ()  # (form, surface) merged into this (SAME_AS)
     attributes: tuple[tuple[str, str], ...] = ()
 
 

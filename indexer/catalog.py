@@ -12,12 +12,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from graph.store import GRAPH_LOCK, clear_video_graph, drop_orphans
 from indexer.probe import ProbeError, RejectReason, VideoProbe, probe_video
-from vidkg.schema import Entity, Mention, Relation, Video
+from vidkg.schema import Video
 from vidkg.settings import Settings
 
 _HASH_BLOCK = 4 * 1024 * 1024
@@ -92,18 +93,14 @@ def delete_video(sessions: sessionmaker[Session], settings: Settings, video_id: 
     """Delete a video, every row that hangs off it, entities left without any mention,
     and its derived files. Returns False when there was no such video."""
     with sessions.begin() as session:
+        # Graph builds link to shared entities: never drop one a build is linking to.
+        session.execute(GRAPH_LOCK)
+        touched = clear_video_graph(session, video_id)
         gone = session.execute(delete(Video).where(Video.id == video_id).returning(Video.id))
         if gone.scalar_one_or_none() is None:
             return False
         # Entities are shared across videos; drop those this video alone supported.
-        session.execute(
-            delete(Entity).where(
-                ~exists().where(Mention.entity_id == Entity.id),
-                ~exists().where(
-                    or_(Relation.src_entity_id == Entity.id, Relation.dst_entity_id == Entity.id)
-                ),
-            )
-        )
+        drop_orphans(session, touched)
     # Files go after the commit: a failed transaction must not leave rows without files.
     shutil.rmtree(media_dir(settings, video_id), ignore_errors=True)
     return True

@@ -12,6 +12,7 @@ from vidkg.schema import (
     Detection,
     Entity,
     Event,
+    EventSource,
     Frame,
     IngestCheckpoint,
     IngestJob,
@@ -153,6 +154,7 @@ def add_evidence(
     relation = Relation(
         video_id=video.id, predicate="mentions", src_event_id=event.id, dst_entity_id=entity.id
     )
-    session.add_all([detection, checkpoint, mention, relation])
+    source = EventSource(event_id=event.id, source_kind="speech_segments", source_id=speech.id)
+    session.add_all([detection, checkpoint, mention, relation, source])
     session.flush()
     return {"entity": entity.id, "speech": speech.id, "event": event.id}

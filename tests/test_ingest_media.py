@@ -76,6 +76,9 @@ def test_audio_only_file_gets_speech_and_skips_the_picture(
     assert _rows(db, "SELECT status, has_video FROM videos") == [
         {"status": "ready", "has_video": False}
     ]
+    # No scenes: the graph's events come from the speech itself.
+    events = _rows(db, "SELECT description FROM events")
+    assert len(events) == 1 and "front, center" in events[0]["description"].lower()
 
 
 def test_video_without_audio_and_with_a_silent_track(

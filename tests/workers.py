@@ -130,3 +130,16 @@ def checkpoint_count(db: Database, status: str) -> int:
             ),
             {"s": status},
         ).scalar_one()
+
+
+def assert_same_rows(got: dict[str, list], expected: dict[str, list]) -> None:
+    """Snapshots equal table by table, naming the first row that differs."""
+    assert set(got) == set(expected)
+    for table, rows in expected.items():
+        first = next(
+            ((i, a, b) for i, (a, b) in enumerate(zip(got[table], rows, strict=False)) if a != b),
+            None,
+        )
+        assert got[table] == rows, (
+            f"{table}: {len(got[table])} rows, expected {len(rows)}; first difference {first}"
+        )

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from indexer.models import ModelRegistry
 from indexer.stages.base import ChunkAudio, SpeechRecord, Word
@@ -44,6 +45,13 @@ class SpeechStage:
             return []  # nothing to hear: skip loading and running the model
         # Deterministic decoding (temperature 0, no conditioning on earlier text) keeps
         # one chunk's hallucinations from spreading and makes re-runs give the same rows.
+        # The mel features go through numpy's BLAS, whose thread count changes their last
+        # bits and so can flip a borderline word ("night shift" with 1 thread, "high -t
+        # shift" with 2, on the sample): pinned, a worker and an in-process run agree.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._transcribe(samples, audio)
+
+    def _transcribe(self, samples: np.ndarray, audio: ChunkAudio) -> list[SpeechRecord]:
         segments, info = self.registry.whisper().transcribe(
             samples,
             language=self.settings.language,
