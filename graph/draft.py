@@ -15,6 +15,7 @@ from graph.events import EventGroup, describe, group_spans, home_of, sources
 from graph.people import link_people
 from graph.text import alnum_count, canonical, key_phrases, names_in, same_entity
 from graph.types import (
+    DetectionRow,
     EdgeEnd,
     EntityDraft,
     EntityKey,
@@ -31,6 +32,7 @@ from vidkg.graph_settings import GraphSettings
 
 SPOKEN = (EntityKind.TERM, EntityKind.NAME)
 MAX_CO_OCCURRING = 20  # entities per event paired by CO_OCCURS (at most 190 edges)
+SIGHTING_MIN_MOMENTS = 2  # untracked sightings of a label in an event that make a mention
 DURING_MIN_S = 0.25  # speech must overlap another event this long to be DURING it
 Emit = Callable[[EntityKey, MentionDraft], None]
 
@@ -87,6 +89,7 @@ def draft_graph(ev: VideoEvidence, cfg: GraphSettings) -> GraphDraft:
     _text_mentions(ev, groups, cfg, keys[EntityKind.TEXT], mention)
     _spoken_mentions(ev, groups, cfg, keys, mention)
     _track_mentions(ev, groups, cfg, mention)
+    _sighting_mentions(ev, groups, mention)
     for key, counter in surfaces.items():
         known = keys.get(key.kind)
         draft.entities[key] = EntityDraft(
@@ -174,7 +177,11 @@ def _spoken_mentions(
 def _track_mentions(
     ev: VideoEvidence, groups: list[EventGroup], cfg: GraphSettings, mention: Emit
 ) -> None:
-    people = link_people([t for t in ev.tracks if t.label == "person"], cfg.person_link_similarity)
+    people = link_people(
+        [t for t in ev.tracks if t.label == "person"],
+        cfg.person_link_similarity,
+        cfg.person_link_min_detections,
+    )
     for t in ev.tracks:
         home = home_of(groups, t.start_s, t.end_s)
         obj = EntityKey(EntityKind.OBJECT, canonical(t.label))
@@ -199,6 +206,33 @@ def _track_mentions(
                     t.confidence,
                 ),
             )
+
+
+def _sighting_mentions(ev: VideoEvidence, groups: list[EventGroup], mention: Emit) -> None:
+    """Boxes the tracker never confirmed (fast motion at a sparse detection rate loses
+    tracks): an event where a label was seen untracked at two moments or more gets one
+    mention of that object, from the first sighting to the last. One flicker does not."""
+    seen: dict[tuple[int, str], list[DetectionRow]] = {}
+    for d in ev.untracked:
+        seen.setdefault((home_of(groups, d.t_s, d.t_s), d.label), []).append(d)
+    for (event, label), dets in seen.items():
+        if len({d.t_s for d in dets}) < SIGHTING_MIN_MOMENTS:
+            continue
+        key = EntityKey(EntityKind.OBJECT, canonical(label))
+        surface = f"{label}, {len(dets)} untracked sightings"
+        mention(
+            key,
+            MentionDraft(
+                key,
+                event,
+                dets[0].t_s,
+                dets[-1].t_s,
+                SourceKind.DETECTION,
+                dets[0].id,
+                surface,
+                None,
+            ),
+        )
 
 
 def _relations(

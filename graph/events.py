@@ -10,6 +10,7 @@ on is the same moment. Each evidence row belongs to the event it overlaps most (
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -42,17 +43,30 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return min(a1, b1) - max(a0, b0)
 
 
-def _signature(span: SpanRow, ev: VideoEvidence, min_chars: int) -> tuple[frozenset, frozenset]:
-    def inside(a: float, b: float) -> bool:
-        return _overlap(a, b, span.start_s, span.end_s) > 0 or a == b == span.start_s
+def _touching(starts: list[float], spans: Sequence[SpanRow], a: float, b: float) -> range:
+    """Indexes of the (sorted, disjoint) spans that [a, b] overlaps, or holds when a == b."""
+    first = max(0, bisect_right(starts, a) - 1)
+    while first < len(spans) and spans[first].end_s <= a and not (a == b == spans[first].start_s):
+        first += 1
+    last = bisect_left(starts, b) if b > a else bisect_right(starts, b)
+    return range(first, max(first, last))
 
-    texts = frozenset(
-        canonical(t.text)
-        for t in ev.texts
-        if inside(t.start_s, t.end_s) and alnum_count(t.text) >= min_chars
-    )
-    labels = frozenset(t.label for t in ev.tracks if inside(t.start_s, t.end_s))
-    return texts, labels
+
+def _signatures(
+    spans: Sequence[SpanRow], ev: VideoEvidence, min_chars: int
+) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """Per span: the texts (normalised) and object labels it shows, in one pass."""
+    starts = [s.start_s for s in spans]
+    texts: list[set[str]] = [set() for _ in spans]
+    labels: list[set[str]] = [set() for _ in spans]
+    for t in ev.texts:
+        if alnum_count(t.text) >= min_chars:
+            for i in _touching(starts, spans, t.start_s, t.end_s):
+                texts[i].add(canonical(t.text))
+    for k in ev.tracks:
+        for i in _touching(starts, spans, k.start_s, k.end_s):
+            labels[i].add(k.label)
+    return [(frozenset(t), frozenset(x)) for t, x in zip(texts, labels, strict=True)]
 
 
 def _windows(ev: VideoEvidence) -> tuple[SpanRow, ...]:
@@ -68,12 +82,38 @@ def _windows(ev: VideoEvidence) -> tuple[SpanRow, ...]:
     return tuple(SpanRow(0, a, b, True) for a, b in merged)
 
 
-def group_spans(ev: VideoEvidence, max_event_s: float, min_chars: int) -> list[EventGroup]:
+class Timeline(list[EventGroup]):
+    """A video's events in time order (disjoint), with a fast :meth:`home`."""
+
+    def home(self, start_s: float, end_s: float) -> int:
+        """Index of the event a [start, end] window overlaps most (the earliest of equals;
+        the nearest when it overlaps none)."""
+        if not self:
+            return 0
+        b = max(end_s, start_s + 1e-6)
+        if getattr(self, "_starts", None) is None or len(self._starts) != len(self):
+            self._starts = [g.start_s for g in self]
+        hi = bisect_right(self._starts, b)
+        candidates = [hi] if hi < len(self) else []
+        i = hi - 1
+        while i >= 0 and (self[i].end_s > start_s or len(candidates) < 2):
+            candidates.append(i)
+            i -= 1
+        return max(
+            candidates, key=lambda j: (_overlap(start_s, b, self[j].start_s, self[j].end_s), -j)
+        )
+
+
+def home_of(groups: Timeline, start_s: float, end_s: float) -> int:
+    return groups.home(start_s, end_s)
+
+
+def group_spans(ev: VideoEvidence, max_event_s: float, min_chars: int) -> Timeline:
     """Merge consecutive same-shot spans that show the same texts and objects."""
-    groups: list[EventGroup] = []
+    groups = Timeline()
     last_sig = None
-    for span in ev.spans or _windows(ev):
-        sig = _signature(span, ev, min_chars)
+    spans = ev.spans or _windows(ev)
+    for span, sig in zip(spans, _signatures(spans, ev, min_chars), strict=True):
         if groups:
             g = groups[-1]
             if (
@@ -88,18 +128,6 @@ def group_spans(ev: VideoEvidence, max_event_s: float, min_chars: int) -> list[E
         last_sig = sig
     _assign(ev, groups)
     return groups
-
-
-def home_of(groups: Sequence[EventGroup], start_s: float, end_s: float) -> int:
-    """Index of the group a [start, end] window overlaps most (the nearest when none)."""
-    best, best_overlap = 0, float("-inf")
-    for i, g in enumerate(groups):
-        o = _overlap(start_s, max(end_s, start_s + 1e-6), g.start_s, g.end_s)
-        if o > best_overlap:
-            best, best_overlap = i, o
-        if g.start_s > end_s and best_overlap > 0:
-            break
-    return best
 
 
 def _assign(ev: VideoEvidence, groups: list[EventGroup]) -> None:

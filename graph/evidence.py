@@ -9,7 +9,16 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from graph.types import CaptionRow, SpanRow, SpeechRow, TextRow, TrackRow, VideoEvidence, Word
+from graph.types import (
+    CaptionRow,
+    DetectionRow,
+    SpanRow,
+    SpeechRow,
+    TextRow,
+    TrackRow,
+    VideoEvidence,
+    Word,
+)
 
 _SPANS = text(
     "SELECT id, start_s, end_s, cut_before FROM scenes WHERE video_id = :v ORDER BY start_s"
@@ -26,6 +35,10 @@ _TRACKS = text(
     "SELECT id, start_s, end_s, label, detection_count, coalesce(max_confidence, 0), "
     "appearance FROM tracks WHERE video_id = :v ORDER BY start_s, id"
 )
+_UNTRACKED = text(
+    "SELECT id, t_s, label FROM detections WHERE video_id = :v AND track_id IS NULL "
+    "ORDER BY t_s, id"
+)
 _CAPTIONS = text(
     "SELECT id, start_s, end_s, text, captioner FROM captions WHERE video_id = :v "
     "ORDER BY start_s, id"
@@ -41,7 +54,8 @@ def _words(raw: list[dict] | None) -> tuple[Word, ...]:
 
 
 def load_evidence(session: Session, video_id: int) -> VideoEvidence:
-    """Every scene span, speech segment, text track, object track and caption of a video."""
+    """Every scene span, speech segment, text track, object track, untracked detection
+    and caption of a video."""
     p = {"v": video_id}
     return VideoEvidence(
         video_id=video_id,
@@ -55,4 +69,5 @@ def load_evidence(session: Session, video_id: int) -> VideoEvidence:
             for i, a, b, label, n, conf, app in session.execute(_TRACKS, p)
         ),
         captions=tuple(CaptionRow(*r) for r in session.execute(_CAPTIONS, p)),
+        untracked=tuple(DetectionRow(*r) for r in session.execute(_UNTRACKED, p)),
     )

@@ -5,8 +5,9 @@ written by the detect stage: hue-saturation histograms of the upper and lower ha
 the box, so clothing colours count and the background mostly does not). Tracks are
 linked with complete linkage: a track joins a person only if it is similar enough to
 *every* track already in it and overlaps none of them in time (one person is not in two
-places at once). A wrong merge is worse than a missed one, so anything uncertain (no
-descriptor, one borderline match) stays a person of its own.
+places at once), and only tracks of several boxes are linked. A wrong merge is worse
+than a missed one, so anything uncertain (no descriptor, one glimpse, one borderline
+match) stays a person of its own.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.minimum(a, b).sum() / halves)
 
 
-def link_people(tracks: Sequence[TrackRow], threshold: float) -> dict[int, int]:
-    """Track id -> the id of its person's first track (a key stable across rebuilds)."""
+def link_people(
+    tracks: Sequence[TrackRow], threshold: float, min_detections: int = 2
+) -> dict[int, int]:
+    """Track id -> the id of its person's first track (a key stable across rebuilds).
+    Tracks of fewer than ``min_detections`` boxes are never linked: one glimpse is too
+    little to tell people apart (on the 60-minute haystack, one-box false "persons" on a
+    yellow photo and a cartoon chained into one person)."""
     people: list[list[tuple[TrackRow, np.ndarray | None]]] = []
     for track in sorted(tracks, key=lambda t: (t.start_s, t.id)):
-        vec = np.asarray(track.appearance, np.float32) if track.appearance else None
+        solid = track.appearance and track.detections >= min_detections
+        vec = np.asarray(track.appearance, np.float32) if solid else None
         best, best_score = None, threshold
         if vec is not None and threshold < 1.0:
             for person in people:

@@ -35,6 +35,7 @@ class SourceKind(StrEnum):
     SPEECH = "speech_segments"
     TEXT = "onscreen_text"
     TRACK = "tracks"
+    DETECTION = "detections"  # sightings the tracker never confirmed
     CAPTION = "captions"
     SCENE = "scenes"
 
@@ -87,6 +88,15 @@ class TrackRow:
 
 
 @dataclass(frozen=True)
+class DetectionRow:
+    """A box the tracker never confirmed (kept by the detect stage without a track)."""
+
+    id: int
+    t_s: float
+    label: str
+
+
+@dataclass(frozen=True)
 class CaptionRow:
     id: int
     start_s: float
@@ -105,6 +115,7 @@ class VideoEvidence:
     texts: tuple[TextRow, ...]
     tracks: tuple[TrackRow, ...]
     captions: tuple[CaptionRow, ...]
+    untracked: tuple[DetectionRow, ...] = ()
 
 
 # ---- what the build makes ----------------------------------------------------------------

@@ -55,6 +55,12 @@ class GraphSettings(BaseModel):
         "nothing. On the 5-minute haystack, tracks of the recurring pedestrian footage "
         "scored 0.51-0.81 with each other and up to 0.67 with a false person on a photo.",
     )
+    person_link_min_detections: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="Person tracks of fewer boxes than this are never linked to others.",
+    )
     cache_graphs: int = Field(
         default=32,
         ge=1,
