@@ -1,8 +1,8 @@
 """``vidkg bench graph``: build time, memory and networkx load time on replicated evidence.
 
-A video's stored evidence (scenes, speech, texts, tracks, captions) is copied N times
-into a scratch database under new video ids, as if the same hour had been ingested N
-times; every copy's graph is then built in turn (the library grows, so entity linking
+A video's stored evidence (scenes, speech, texts, tracks, untracked detections,
+captions) is copied N times into a scratch database under new video ids, as if the same
+hour had been ingested N times; every copy's graph is then built in turn (the library grows, so entity linking
 meets more and more stored entities), and each video's graph and the whole library's
 are loaded into networkx. Nothing of the source database is changed.
 """
@@ -22,14 +22,21 @@ from graph.build import build_video_graph
 from graph.load import GraphCache
 from graph.types import TextEmbedder
 from vidkg.graph_settings import GraphSettings
-from vidkg.schema import Caption, OnscreenText, Scene, SpeechSegment, Track, Video
+from vidkg.schema import Caption, Detection, OnscreenText, Scene, SpeechSegment, Track, Video
 
-EVIDENCE = (Scene, SpeechSegment, OnscreenText, Track, Caption)
+EVIDENCE = (Scene, SpeechSegment, OnscreenText, Track, Caption, Detection)
 SKIP = {"id", "video_id", "embedding", "embedding_model", "created_at", "updated_at"}
 
 
 def _columns(table: Table) -> list[Any]:
     return [c for c in table.columns if c.name not in SKIP and c.computed is None]
+
+
+def _rows(session: Session, model: Any, video_id: int) -> list[dict[str, Any]]:
+    query = select(*_columns(model.__table__)).where(model.video_id == video_id)
+    if model is Detection:  # the graph reads only sightings without a track
+        query = query.where(Detection.track_id.is_(None))
+    return [dict(r) for r in session.execute(query).mappings()]
 
 
 def replicate(
@@ -39,15 +46,7 @@ def replicate(
     video_cols = _columns(Video.__table__)
     with src() as s:
         video = s.execute(select(*video_cols).where(Video.id == video_id)).mappings().one()
-        rows = {
-            m: [
-                dict(r)
-                for r in s.execute(
-                    select(*_columns(m.__table__)).where(m.video_id == video_id)
-                ).mappings()
-            ]
-            for m in EVIDENCE
-        }
+        rows = {m: _rows(s, m, video_id) for m in EVIDENCE}
     ids = []
     with dst.begin() as d:
         for n in range(copies):
