@@ -2,9 +2,10 @@
 
 A video's stored evidence (scenes, speech, texts, tracks, untracked detections,
 captions) is copied N times into a scratch database under new video ids, as if the same
-hour had been ingested N times; every copy's graph is then built in turn (the library grows, so entity linking
-meets more and more stored entities), and each video's graph and the whole library's
-are loaded into networkx. Nothing of the source database is changed.
+hour had been ingested N times; every copy's graph is then built in turn (the library
+grows, so entity linking meets more and more stored entities), and each video's graph
+and the whole library's are loaded into networkx. Nothing of the source database is
+changed.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 from rapidfuzz import fuzz
 from sqlalchemy import text
 
+from graph import queries
 from graph.service import GraphService
 from graph.text import canonical
 from tests.conftest import IngestedHaystack
@@ -155,6 +156,11 @@ def test_after_the_lab_card_comes_the_next_sentence(hay: Graph) -> None:
         e=nxt.id,
     )
     assert "flag" in " ".join(r["text"] for r in said).lower()
+    g = hay.service.graph(nxt.video_id)
+    assert queries.after_entity(g, entity, 1, said=True) == [nxt], "from the entity too"
+    (at_card,) = queries.events_after_time(g, nxt.video_id, card["start_s"] - 0.5, 1)
+    assert at_card.id == appearance.event_id, "by time: the card's own event"
+    assert queries.first_last(g, entity) == (appearance, appearance)
 
 
 def test_next_edges_form_one_chain_in_time_order(hay: Graph) -> None:
