@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from graph.build import build_video_graph
+from graph.build import VideoNotFound, build_video_graph
 from graph.load import GraphCache
 from graph.types import TextEmbedder
 from vidkg.graph_settings import GraphSettings
@@ -46,7 +46,9 @@ def replicate(
     """Copy one video's evidence ``copies`` times into ``dst``; the new video ids."""
     video_cols = _columns(Video.__table__)
     with src() as s:
-        video = s.execute(select(*video_cols).where(Video.id == video_id)).mappings().one()
+        video = s.execute(select(*video_cols).where(Video.id == video_id)).mappings().first()
+        if video is None:
+            raise VideoNotFound(f"no video {video_id}")
         rows = {m: _rows(s, m, video_id) for m in EVIDENCE}
     ids = []
     with dst.begin() as d:

@@ -85,13 +85,15 @@ def _windows(ev: VideoEvidence) -> tuple[SpanRow, ...]:
 class Timeline(list[EventGroup]):
     """A video's events in time order (disjoint), with a fast :meth:`home`."""
 
+    _starts: list[float] | None = None  # event starts, for bisection (events only grow)
+
     def home(self, start_s: float, end_s: float) -> int:
         """Index of the event a [start, end] window overlaps most (the earliest of equals;
         the nearest when it overlaps none)."""
         if not self:
             return 0
         b = max(end_s, start_s + 1e-6)
-        if getattr(self, "_starts", None) is None or len(self._starts) != len(self):
+        if self._starts is None or len(self._starts) != len(self):
             self._starts = [g.start_s for g in self]
         hi = bisect_right(self._starts, b)
         candidates = [hi] if hi < len(self) else []
@@ -166,6 +168,7 @@ def describe(ev: VideoEvidence, g: EventGroup, names: Sequence[str]) -> tuple[st
     for i in g.tracks:
         labels[ev.tracks[i].label] = labels.get(ev.tracks[i].label, 0) + 1
     seen = ", ".join(f"{label} ({n} track{'s' * (n > 1)})" for label, n in labels.items())
+    # Composed captions ("evidence", indexer/stages/caption.py) only repeat the above.
     captions = [ev.captions[i].text for i in g.captions if ev.captions[i].captioner != "evidence"]
     parts = []
     if said:

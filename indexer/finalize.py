@@ -26,8 +26,8 @@ def finalize_job(
     store: EvidenceStore,
     report: IngestReport,
 ) -> None:
-    """Renumber scenes, record a truncated file's unreadable tail, end the job (failed
-    when a stage or the graph build failed on some chunk)."""
+    """Record a truncated file's unreadable tail and end the job (failed when a stage or
+    the graph build failed). Scenes were renumbered by the graph step before it."""
     if video.decodable_s is not None:
         reason = (
             f"truncated file: data ends at {video.decodable_s:.1f} s of the declared "
@@ -35,7 +35,6 @@ def finalize_job(
         )
         tail = (len(job.chunks), video.decodable_s, video.duration_s)
         store.mark("decode", tail, "failed", job_id=job.id, error=reason)
-    store.renumber_scenes()
     report.failures = _failures(db, job)
     failed = [f for f in report.failures if f["stage"] != "decode"]
     report.status = "failed" if failed else "succeeded"

@@ -30,25 +30,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def text_embedder(registry: ModelRegistry, dim: int) -> tuple[TextEmbedder | None, str | None]:
-    """The sentence model as a plain function, or (None, None) when it cannot be had."""
+def text_embedder(
+    registry: ModelRegistry, settings: Settings
+) -> tuple[TextEmbedder | None, str | None]:
+    """The embed stage's sentence model (same model, same checks), or (None, None) when
+    it cannot be had: events are then stored without embeddings."""
+    from indexer.stages.embed import TextEmbeddingStage
+
     try:
-        model = registry.text_embedder()
-        name = registry.text_model_name()
-    except ModelUnavailable as exc:
+        stage = TextEmbeddingStage(
+            registry, settings.embeddings.text_dim, settings.indexer.embed.batch_size
+        )
+    except (ModelUnavailable, ValueError) as exc:
         log.warning("events are stored without embeddings: %s", exc)
         return None, None
-    if model.get_embedding_dimension() != dim:
-        log.warning("events are stored without embeddings: %s is not %d-d", name, dim)
-        return None, None
-
-    def embed(texts: list[str]) -> list[list[float]]:
-        vectors = model.encode(
-            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
-        )
-        return [v.tolist() for v in vectors]
-
-    return embed, name
+    return stage.encode, stage.model_name
 
 
 def build_graph(
@@ -56,7 +52,7 @@ def build_graph(
 ) -> None:
     """Build the graph; a failure that is not transient is recorded on the checkpoint."""
     key = (0, 0.0, job.timeline_s)
-    embed, model = text_embedder(pipeline.registry, pipeline.settings.embeddings.text_dim)
+    embed, model = text_embedder(pipeline.registry, pipeline.settings)
 
     def checkpoint(session: Session, counts: dict[str, int]) -> None:
         rows = counts.get("events", 0) + counts.get("mentions", 0)
@@ -84,6 +80,6 @@ def rebuild_graphs(
 ) -> list[BuildResult]:
     """``vidkg graph rebuild``: rebuild one video's graph, or every video's, from the
     stored evidence (nothing is re-extracted)."""
-    embed, model = text_embedder(registry, settings.embeddings.text_dim)
+    embed, model = text_embedder(registry, settings)
     videos = [video_id] if video_id is not None else graph_videos(db.sessions)
     return [build_video_graph(db.sessions, v, settings.graph, embed, model) for v in videos]

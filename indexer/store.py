@@ -172,7 +172,7 @@ class EvidenceStore:
         self._replace(session, Frame, Frame.t_s, a, b)
         scenes = [r for r in records if isinstance(r, SceneRecord)]
         keyframes = [r for r in records if isinstance(r, KeyframeRecord)]
-        # Scene numbers are provisional per chunk; finalize() renumbers them in order.
+        # Scene numbers are provisional per chunk; the graph step renumbers them in order.
         n = self._insert(
             session,
             Scene,

@@ -83,7 +83,9 @@ def test_every_text_read_is_an_entity_first_mentioned_at_its_start(hay: Graph) -
     assert read >= len(truth) - 1  # measured: 10 of 10
 
 
-def test_the_same_text_twice_is_one_entity_with_two_mentions(hay: Graph) -> None:
+def test_one_entity_per_thing_with_every_mention_its_own(hay: Graph) -> None:
+    """The person label is one object entity with a mention per track (and per event of
+    untracked sightings); a text entity's mentions all read as that text."""
     repeated = hay.rows(
         "SELECT entity, count(*) AS n FROM v_entity_timeline WHERE kind IN ('text', 'object') "
         "GROUP BY entity HAVING count(*) > 1"
@@ -93,6 +95,14 @@ def test_the_same_text_twice_is_one_entity_with_two_mentions(hay: Graph) -> None
         "SELECT kind, canonical_name, count(*) AS n FROM entities GROUP BY 1, 2 HAVING count(*) > 1"
     )
     assert per_key == []
+    tracks = hay.rows("SELECT count(*) AS n FROM tracks WHERE label = 'person'")[0]["n"]
+    objects = hay.rows(
+        "SELECT source_kind, count(*) AS n FROM v_entity_timeline "
+        "WHERE kind = 'object' AND entity = 'person' GROUP BY 1"
+    )
+    assert {r["source_kind"]: r["n"] for r in objects}.get("tracks") == tracks > 5
+    for m in hay.rows("SELECT entity, surface FROM v_entity_timeline WHERE kind = 'text'"):
+        assert fuzz.ratio(canonical(m["surface"]), canonical(m["entity"])) >= 90, m
 
 
 def _windows(truth: dict, source: str) -> list[tuple[float, float]]:
@@ -192,6 +202,11 @@ def test_analyst_views_and_the_graph_agree(hay: Graph) -> None:
     }
     assert all(e["unnamed"] == 0 for e in edges)
     assert {"NEXT", "SHOWS", "MENTIONS", "CO_OCCURS"} <= {e["predicate"] for e in edges}
+    embedded = hay.rows(
+        "SELECT count(*) FILTER (WHERE embedding IS NULL OR embedding_model IS NULL) AS n "
+        "FROM events"
+    )
+    assert embedded[0]["n"] == 0, "every event description is embedded (the embed stage's model)"
     evidence = hay.rows("SELECT count(*) AS n FROM v_entity_timeline WHERE evidence IS NULL")
     assert evidence[0]["n"] == 0
     g = hay.service.graph(None)

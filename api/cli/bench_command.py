@@ -146,11 +146,14 @@ def bench_graph(
     cli = state(ctx)
     scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-graph-"))
     settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
-    embed, model = text_embedder(cli.registry, settings.embeddings.text_dim)
+    embed, model = text_embedder(cli.registry, settings)
     try:
         db = open_database(settings)
         t0 = time.perf_counter()
-        ids = replicate(cli.db.sessions, db.sessions, video_id, copies)
+        try:
+            ids = replicate(cli.db.sessions, db.sessions, video_id, copies)
+        except LookupError as exc:
+            raise typer.BadParameter(str(exc)) from exc
         copy_s = time.perf_counter() - t0
         result = run_graph_bench(db.sessions, ids, settings.graph, embed, model).as_dict()
         db.dispose()

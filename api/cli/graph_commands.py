@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -42,7 +42,7 @@ def _emit(data: Any, as_json: bool, table: Table | None = None) -> None:
         out.print(table)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(message, highlight=False)
     raise typer.Exit(1)
 
@@ -177,6 +177,8 @@ def export(
     video: VideoOpt = None,
 ) -> None:
     """Write the graph (a video's, or the library's) as GraphML or node-link JSON."""
+    if not file.parent.is_dir():
+        _fail(f"cannot write {file}: folder {file.parent} does not exist")
     g = _service(state(ctx)).graph(video)
     export_graph(g, fmt, file)
     out.print(f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges -> {file}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from indexer.models import ModelRegistry
@@ -23,6 +24,16 @@ class TextEmbeddingStage:
                 f"stores {dim}-d (VIDKG_EMBEDDINGS__TEXT_DIM); use a {dim}-d model"
             )
 
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length sentence vectors (also lent to the graph for event descriptions)."""
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return [v.tolist() for v in vectors]
+
     def process(self, evidence: ChunkEvidence) -> list[tuple[Any, int, Any, str]]:
         """(table, row id, vector, model) for every text row of the chunk."""
         items = [
@@ -32,12 +43,7 @@ class TextEmbeddingStage:
         ]
         if not items:
             return []
-        vectors = self.model.encode(
-            [row.text for _, row in items],
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        vectors = self.encode([row.text for _, row in items])
         return [
             (table, row.id, vec, self.model_name)
             for (table, row), vec in zip(items, vectors, strict=True)
