@@ -24,6 +24,7 @@ from psycopg import sql
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
+from tests.fake_chat import fake  # noqa: F401 - a fixture for every test module
 from tests.support import ALSA_VOICE, BENCH, OPENCV_DATA, TEMPLATE_DB, VTEST, require
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres

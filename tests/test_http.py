@@ -16,7 +16,7 @@ def test_health_and_videos(db: Database, settings: Settings) -> None:
     reg = register_video(db.sessions, settings, require(VTEST))
     with TestClient(create_app(settings)) as client:
         health = client.get("/health").json()
-        assert health == {"status": "ok", "schema": "0005"}
+        assert health == {"status": "ok", "schema": "0006"}
         videos = client.get("/videos").json()
         assert [(v["video_id"], v["file_name"], v["status"]) for v in videos] == [
             (reg.video_id, "vtest.avi", "registered")

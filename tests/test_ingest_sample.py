@@ -150,3 +150,48 @@ def test_rerun_resumes_and_never_duplicates(sample: Ingested) -> None:
     assert redo.stages["asr"].chunks_done == redo.chunks
     after = {t: sample.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in tables}
     assert after == before
+
+
+def test_sample_questions_are_answered_with_their_citations(
+    sample: Ingested, registry: ModelRegistry
+) -> None:
+    from api.services import retrieval_service
+    from retrieval.types import Scope
+
+    service = retrieval_service(sample.settings, sample.db, registry)
+    for qa in TRUTH["qa"]:
+        a = service.ask(qa["question"], Scope((sample.video_id,)))
+        said = normalise(a.text or "")
+        assert any(normalise(x) in said for x in qa["accept"]), (qa, a.text, a.plan.notes)
+        assert len(a.text.split()) <= len(qa["answer"].split()) + 6
+        assert a.citations and all(
+            any(
+                overlaps({"start_s": c.start_s, "end_s": c.end_s}, {"start_s": s, "end_s": e}, 2.0)
+                for s, e in qa["evidence"]
+            )
+            for c in a.citations
+        ), (qa["question"], a.citations)
+
+
+def test_ask_and_search_from_the_command_line(sample: Ingested) -> None:
+    from tests.support import run_cli
+
+    asked = run_cli(
+        sample.settings, "ask", "How many crates arrived at the loading dock?", "--json"
+    )
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert "forty two" in answer["answer"].lower() or "42" in answer["answer"]
+    c = answer["citations"][0]
+    assert c["source"] == "speech" and 27.0 <= c["start_s"] <= c["end_s"] <= 31.5
+    assert answer["plan"]["answer_type"] == "fact" and answer["timings"]["total"] > 0
+    found = run_cli(sample.settings, "search", "north bridge", "--source", "text", "--json")
+    moments = json.loads(found.stdout)["moments"]
+    assert moments and moments[0]["source"] == "text"
+    assert "BRIDGE" in moments[0]["text"] and 13.5 <= moments[0]["start_s"] <= 21.0
+    assert "skipped" in json.loads(found.stdout)
+    bad = run_cli(sample.settings, "search", "bridge", "--source", "smell")
+    assert bad.returncode == 1 and "--source takes" in bad.stderr
+    unknown = run_cli(sample.settings, "ask", "What colour is the submarine captain's hat?")
+    assert unknown.returncode == 0 and unknown.stdout.startswith("I don't know")
+    assert "Warning" not in asked.stderr + unknown.stderr  # library warnings go to the log

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidkg.graph_settings import GraphSettings
+from vidkg.retrieval_settings import RetrievalSettings
 from vidkg.stage_settings import IndexerSettings
 
 
@@ -137,6 +138,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     indexer: IndexerSettings = Field(default_factory=IndexerSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @property
     def media_dir(self) -> Path:

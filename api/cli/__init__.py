@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Annotated
 
 import typer
 
 from api.cli import bench_command, db_commands, graph_commands, job_commands, video_commands
+from api.cli.ask_commands import ask, search
+from api.cli.eval_command import eval_
 from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
+from vidkg.logs import configure_logging
 from vidkg.settings import get_settings
 
 app = typer.Typer(
@@ -26,12 +28,15 @@ app.add_typer(bench_command.app, name="bench")
 app.add_typer(graph_commands.app, name="graph")
 app.command()(ingest)
 app.command()(sql)
+app.command()(search)
+app.command()(ask)
+app.command(name="eval")(eval_)
 
 
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.home)
     ctx.obj = CliState(settings)
 
 

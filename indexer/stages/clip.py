@@ -8,6 +8,7 @@ other stage runs as usual.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -43,3 +44,21 @@ class FrameEmbeddingStage:
 
     def finish_chunk(self) -> list[FrameEmbeddingRecord]:
         return []
+
+
+def clip_text_encoder(registry: ModelRegistry) -> tuple[Any, str]:
+    """(encode, model name) of the CLIP text tower matching the frame embeddings, for
+    visual search; ModelUnavailable without weights."""
+    model, _, name = registry.clip()
+    import open_clip
+
+    tokenizer = open_clip.get_tokenizer(name.split(":")[1])
+
+    def encode(texts: Sequence[str]) -> list[list[float]]:
+        import torch
+
+        with torch.no_grad():
+            vectors = model.encode_text(tokenizer(list(texts)).to(registry.device)).float()
+        return torch.nn.functional.normalize(vectors, dim=-1).cpu().numpy().tolist()
+
+    return encode, name
