@@ -26,7 +26,8 @@ demo: install
 	$(BIN)/vidkg sql "SELECT kind, start_tc, end_tc, text FROM v_timeline \
 	  WHERE kind IN ('speech', 'onscreen_text') ORDER BY start_s, kind"
 	$(BIN)/vidkg graph entities --kind text
-	$(BIN)/vidkg graph entities --kind name
+	$(BIN)/vidkg search "north bridge"
+	$(BIN)/vidkg ask "When is the north bridge inspection scheduled?"
 
 test-media:
 	@if ! command -v ffmpeg >/dev/null \

@@ -26,30 +26,39 @@ from vidkg.graph_settings import GraphSettings
 from vidkg.schema import Caption, Detection, OnscreenText, Scene, SpeechSegment, Track, Video
 
 EVIDENCE = (Scene, SpeechSegment, OnscreenText, Track, Caption, Detection)
-SKIP = {"id", "video_id", "embedding", "embedding_model", "created_at", "updated_at"}
+SKIP = {"id", "video_id", "created_at", "updated_at"}
+VECTORS = {"embedding", "embedding_model"}
 
 
-def _columns(table: Table) -> list[Any]:
-    return [c for c in table.columns if c.name not in SKIP and c.computed is None]
+def _columns(table: Table, vectors: bool = False) -> list[Any]:
+    skip = SKIP if vectors else SKIP | VECTORS
+    return [c for c in table.columns if c.name not in skip and c.computed is None]
 
 
-def _rows(session: Session, model: Any, video_id: int) -> list[dict[str, Any]]:
-    query = select(*_columns(model.__table__)).where(model.video_id == video_id)
-    if model is Detection:  # the graph reads only sightings without a track
+def _rows(session: Session, model: Any, video_id: int, vectors: bool) -> list[dict[str, Any]]:
+    query = select(*_columns(model.__table__, vectors)).where(model.video_id == video_id)
+    if model is Detection and not vectors:  # the graph reads only sightings without a track
         query = query.where(Detection.track_id.is_(None))
+    if model is Detection:  # tracks get new ids: copied sightings keep no track
+        return [dict(r, track_id=None) for r in session.execute(query).mappings()]
     return [dict(r) for r in session.execute(query).mappings()]
 
 
 def replicate(
-    src: sessionmaker[Session], dst: sessionmaker[Session], video_id: int, copies: int
+    src: sessionmaker[Session],
+    dst: sessionmaker[Session],
+    video_id: int,
+    copies: int,
+    vectors: bool = False,
 ) -> list[int]:
-    """Copy one video's evidence ``copies`` times into ``dst``; the new video ids."""
+    """Copy one video's evidence ``copies`` times into ``dst`` (with its sentence
+    embeddings when ``vectors``, for search benchmarks); the new video ids."""
     video_cols = _columns(Video.__table__)
     with src() as s:
         video = s.execute(select(*video_cols).where(Video.id == video_id)).mappings().first()
         if video is None:
             raise VideoNotFound(f"no video {video_id}")
-        rows = {m: _rows(s, m, video_id) for m in EVIDENCE}
+        rows = {m: _rows(s, m, video_id, vectors) for m in EVIDENCE}
     ids = []
     with dst.begin() as d:
         for n in range(copies):

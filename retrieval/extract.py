@@ -83,6 +83,9 @@ MONTHS = frozenset(
         "december",
     ]
 )
+TITLES = frozenset(
+    ["dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "prof", "prof.", "doctor", "professor"]
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _DIGIT = re.compile(r"\d")
 # What the question asks for -> a test on a candidate span's words.
@@ -161,9 +164,20 @@ def _is(kind: str, span: Span) -> bool:
         return any(w in MONTHS for w in low)
     if kind in ("clock", "number"):
         return any(_DIGIT.search(w) or w in NUMBER_WORDS for w in low)
-    if kind == "name":
-        return any(w[:1].isupper() for w in span.text.split())
+    if kind == "name":  # a title, or a Capitalised word (OCR's ALL CAPS says nothing)
+        words = span.text.split()
+        return any(w in TITLES for w in low) or any(
+            w[:1].isupper() and w[1:].islower() for w in words
+        )
     return False
+
+
+def fits(question: str, text: str) -> bool:
+    """Does the text hold a novel span of the kind the question asks for?"""
+    kind = asks_for(question)
+    if kind is None:
+        return False
+    return any(_is(kind, r) for s in sentences(text) or [text] for r in novel_runs(s, question))
 
 
 def best_span(sentence: str, question: str, max_words: int = 8) -> str | None:

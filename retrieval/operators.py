@@ -4,8 +4,8 @@
   starts right after it (or ends right before it) in the same video.
 - while: resolve the speech about a topic, then the on-screen text overlapping it.
 - which first: resolve both options, compare their start times.
-- count / all times: separate appearances of the people or objects named (tracks joined
-  into appearances by time; a cut or a gap ends one), from SQL.
+- count / all times: separate appearances of the people or objects named: runs of
+  sampled frames showing them (a cut or a gap ends one), from SQL over detections.
 
 Each returns a :class:`Resolved`: the computed answer, the evidence it rests on, and the
 steps taken, which the answerers and the plan show.
@@ -98,7 +98,7 @@ def after(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
     )
     row = s.execute(stmt, {"v": anchor.video_id, "t": t}).scalar()
     window = read_window(s, anchor.video_id, anchor.start_s - 1, anchor.end_s + 1)
-    anchor_items = [i for i in window if i.ref == anchor.ref]
+    anchor_items = _items_of(anchor, window)
     said = _speech_by_id(s, anchor.video_id, row) if row is not None else None
     steps = (f"anchor {anchor_text!r} at {fmt_tc(anchor.start_s)} ({anchor.source.value})",)
     if said is None:
@@ -109,6 +109,13 @@ def after(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
         (*anchor_items, said),
         (*steps, f"speech {plan.operator.value} it at {fmt_tc(said.start_s)}"),
     )
+
+
+def _items_of(hit: Hit, window: list[EvidenceItem]) -> list[EvidenceItem]:
+    """The window's items a (merged) moment was found in: its best row first."""
+    refs = {hit.ref, *hit.refs}
+    found = [i for i in window if i.ref in refs]
+    return sorted(found, key=lambda i: (i.ref != hit.ref, i.source is not Source.TEXT))[:2]
 
 
 _SPEECH_ROW = text("SELECT start_s, end_s FROM speech_segments WHERE id = :id")
@@ -139,7 +146,7 @@ def during(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
 
     texts.sort(key=lambda i: -overlap(i))
     shown = list(dict.fromkeys(i.text for i in texts[:3]))
-    speech = [i for i in window if i.ref == said.ref]
+    speech = [i for i in _items_of(said, window) if i.source is Source.SPEECH][:1]
     steps = (
         f"speech about {topic!r} at {fmt_tc(said.start_s)}-{fmt_tc(said.end_s)}",
         f"{len(texts)} on-screen text(s) overlap it",
@@ -147,14 +154,23 @@ def during(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
     return Resolved(" / ".join(shown) if shown else None, (*speech, *texts[:3]), steps)
 
 
+SHOWN = re.compile(r"\b(sign|text|caption|card|notice|banner|screen)\b", re.I)
+SAID = re.compile(r"\b(statement|said|says|announcement|remark|mention)\b", re.I)
+
+
+def _option_sources(option: str) -> frozenset[Source]:
+    """A sign is looked for on screen, a statement in speech, anything else in both."""
+    if SHOWN.search(option) and not SAID.search(option):
+        return frozenset({Source.TEXT, Source.CAPTION})
+    if SAID.search(option) and not SHOWN.search(option):
+        return frozenset({Source.SPEECH})
+    return frozenset({Source.SPEECH, Source.TEXT, Source.CAPTION})
+
+
 def order(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
     found: list[tuple[str, Hit]] = []
     for option in plan.options:
-        sources = (
-            frozenset({Source.TEXT, Source.CAPTION})
-            if quoted(option) and ("sign" in option.lower() or "text" in option.lower())
-            else frozenset({Source.SPEECH, Source.TEXT, Source.CAPTION})
-        )
+        sources = _option_sources(option)
         anchor = option.split(" about ", 1)[-1] if " about " in option else option
         hit = resolve_anchor(search, anchor, plan.scope, sources, floor)
         if hit is None:
@@ -163,9 +179,7 @@ def order(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
     found.sort(key=lambda p: (p[1].video_id, p[1].start_s))
     evidence = []
     for _, hit in found:
-        evidence += [
-            i for i in read_window(s, hit.video_id, hit.start_s, hit.end_s) if i.ref == hit.ref
-        ]
+        evidence += _items_of(hit, read_window(s, hit.video_id, hit.start_s, hit.end_s))[:1]
     steps = tuple(f"{o!r} at {fmt_tc(h.start_s)}" for o, h in found)
     return Resolved(found[0][0], tuple(evidence), steps)
 
@@ -179,7 +193,7 @@ class AppearanceRule:
 
     min_count: int = 1  # detections in one sampled frame ("people": at least two)
     max_height: float = 1.0  # box height over frame height ("people walking": full figures)
-    max_gap_s: float = 4.5  # sampled frames further apart start a new appearance
+    max_gap_s: float = 10.0  # within one shot, a longer gap starts a new appearance
     min_frames: int = 2  # sustained: one stray box is not an appearance
 
 

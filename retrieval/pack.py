@@ -127,7 +127,7 @@ def read_window(s: Session, video_id: int, a: float, b: float) -> list[EvidenceI
     return items
 
 
-def pack(s: Session, moments: Sequence[Hit], budget: int, max_moments: int = 8) -> Packed:
+def pack(s: Session, moments: Sequence[Hit], budget: int, max_moments: int = 20) -> Packed:
     """The best moments and their neighbourhoods, chronological, within ``budget``."""
     chosen: dict[EvidenceRef, EvidenceItem] = {}
     used = 0

@@ -175,10 +175,10 @@ class RetrievalService:
             plan.terms,
             plan.phrases,
         )
-        result = self.run(query, self.settings.k)
+        result = self.run(query, self.settings.ask_moments)
         steps = tuple(Step(n, query.text, f"{c} hit(s)") for n, c in result.legs.items())
         with self.ctx.sessions() as s:
-            packed = pack(s, result.moments, budget)
+            packed = pack(s, result.moments, budget, self.settings.ask_moments)
         return list(result.moments), packed, replace(plan, steps=steps)
 
     def _operate(self, plan: Plan, budget: int) -> tuple[list[Hit], Packed, Plan]:

@@ -69,3 +69,12 @@ def test_every_cli_command_is_documented() -> None:
     commands = _commands(app, "")
     assert "graph rebuild" in commands and "ingest" in commands
     assert [c for c in commands if not _command_documented(c)] == []
+
+
+def test_every_retriever_and_answerer_is_documented() -> None:
+    from retrieval.registry import ANSWERERS, RETRIEVERS, load_builtins
+
+    load_builtins()
+    names = [*RETRIEVERS, *ANSWERERS]
+    assert "lexical" in names and "extractive" in names
+    assert [n for n in names if f"`{n}`" not in README] == []

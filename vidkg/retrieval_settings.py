@@ -34,6 +34,12 @@ class RetrievalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     k: int = Field(default=10, ge=1, le=1000, description="Moments returned by default.")
+    ask_moments: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Moments ask retrieves and packs for its answerer (best first).",
+    )
     max_k: int = Field(default=200, ge=1, le=10000, description="Largest k a caller may ask.")
     rrf_k: float = Field(
         default=60.0, ge=1, le=1000, description="Reciprocal rank fusion constant."

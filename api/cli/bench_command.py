@@ -161,3 +161,59 @@ def bench_graph(
         EmbeddedPostgres(settings.pgdata_dir).stop()
         shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps({"video_id": video_id, "copy_s": round(copy_s, 2), **result}, indent=2))
+
+
+@app.command("search")
+def bench_search(
+    ctx: typer.Context,
+    video_id: Annotated[int, typer.Argument(help="An ingested video whose evidence to copy.")],
+    truth: Annotated[Path, typer.Option(help="A haystack truth.json: its questions are asked.")],
+    copies: Annotated[int, typer.Option(min=0, max=1000, help="Extra copies of it.")] = 9,
+) -> None:
+    """Copy a video's evidence (embeddings too) COPIES times into a throw-away database
+    beside the original, build every graph, then time search and extractive ask of the
+    truth file's questions (and the unanswerable ones) over the whole library; print
+    JSON (cold, p50, p95, max in ms)."""
+    from api.cli.eval_command import NEGATIVES
+    from api.services import retrieval_service
+    from graph.bench import replicate
+    from graph.build import build_video_graph
+    from indexer.graph_step import text_embedder
+    from retrieval.bench import run_search_bench
+    from retrieval.evaluate import load_negatives, load_questions
+    from retrieval.types import Scope
+
+    cli = state(ctx)
+    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-search-"))
+    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    questions = [q.question for q in load_questions(truth) + load_negatives(NEGATIVES)]
+    try:
+        db = open_database(settings)
+        embed, model = text_embedder(cli.registry, settings)
+        t0 = time.perf_counter()
+        try:
+            ids = replicate(cli.db.sessions, db.sessions, video_id, copies + 1, vectors=True)
+        except LookupError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        for vid in ids:
+            build_video_graph(db.sessions, vid, settings.graph, embed, model)
+        setup_s = time.perf_counter() - t0
+        service = retrieval_service(settings, db, cli.registry)
+        result = run_search_bench(service, questions, Scope())
+        db.dispose()
+    finally:
+        EmbeddedPostgres(settings.pgdata_dir).stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    hours = sum(1 for _ in ids)
+    print(
+        json.dumps(
+            {
+                "video_id": video_id,
+                "videos": hours,
+                "setup_s": round(setup_s, 1),
+                "questions": len(questions),
+                **result,
+            },
+            indent=2,
+        )
+    )

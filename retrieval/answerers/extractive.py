@@ -14,10 +14,11 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.drafted import Drafted
-from retrieval.extract import best_span, sentences
+from retrieval.extract import best_span, fits, sentences
 from retrieval.pack import EvidenceItem, Packed
 from retrieval.registry import Context, answerer
-from retrieval.text_rules import content_words, coverage, fmt_tc, stem, tokens
+from retrieval.relevance import relevance
+from retrieval.text_rules import coverage, fmt_tc, stem, tokens
 from retrieval.types import AnswerType, Plan, Source
 
 
@@ -46,7 +47,7 @@ def _score(plan: Plan, text: str) -> float:
 def best_item(plan: Plan, packed: Packed, sources: set[Source]) -> tuple[EvidenceItem, float]:
     """The retrieved item (or its screen) covering most key terms; then the source the
     plan prefers (speech unless the question asks about the screen), then rank."""
-    best: tuple[float, float, int, int, EvidenceItem] | None = None
+    best: tuple[float, bool, float, int, int, EvidenceItem] | None = None
     for item in packed.items:
         if item.rank is None or item.source not in sources:
             continue
@@ -56,12 +57,19 @@ def best_item(plan: Plan, packed: Packed, sources: set[Source]) -> tuple[Evidenc
             else item.text
         )
         order = plan.sources.index(item.source) if item.source in plan.sources else 99
-        key = (relevance(plan, body), _score(plan, body), -order, -item.rank, item)
-        if best is None or key[:4] > best[:4]:
+        key = (
+            relevance(plan, body),
+            fits(plan.question, body),
+            _score(plan, body),
+            -order,
+            -item.rank,
+            item,
+        )
+        if best is None or key[:5] > best[:5]:
             best = key
     if best is None:
         raise LookupError
-    return best[4], best[0]
+    return best[5], best[0]
 
 
 def _best_sentence(plan: Plan, item: EvidenceItem) -> str:
@@ -92,22 +100,6 @@ def source_tiers(plan: Plan) -> list[set[Source]]:
     if plan.answer_type is AnswerType.TIME:
         first |= {Source.OBJECT, Source.VISUAL}
     return [first, {Source.CAPTION, Source.EVENT}]
-
-
-def _held(terms: list[str], text: str) -> float:
-    if not terms:
-        return 0.0
-    return min(1.0, coverage(terms, text) * len(terms) / min(len(terms), 4))
-
-
-def relevance(plan: Plan, text: str) -> float:
-    """Key terms the text holds, over the number of terms (at most four): with the
-    default floor of 0.5, half the terms of a short question, two of a long one. In a
-    question of several sentences ("A photo shows a sign on a pole. What does it say is
-    prohibited?") the last one asks, so its terms alone may suffice."""
-    parts = sentences(plan.question)
-    last = content_words(parts[-1]) if len(parts) > 1 else []
-    return max(_held(list(plan.terms), text), _held(last, text))
 
 
 @answerer
