@@ -98,7 +98,7 @@ def after(s: Session, search: Search, plan: Plan, floor: float) -> Resolved:
     )
     row = s.execute(stmt, {"v": anchor.video_id, "t": t}).scalar()
     window = read_window(s, anchor.video_id, anchor.start_s - 1, anchor.end_s + 1)
-    anchor_items = _items_of(anchor, window)
+    anchor_items = _items_of(anchor, window)[:1]
     said = _speech_by_id(s, anchor.video_id, row) if row is not None else None
     steps = (f"anchor {anchor_text!r} at {fmt_tc(anchor.start_s)} ({anchor.source.value})",)
     if said is None:

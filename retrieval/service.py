@@ -130,10 +130,10 @@ class RetrievalService:
             ranked, packed, plan = self._evidence(plan)
         name = answerer or self.settings.answerer
         with _timed(timings, "answer"):
-            drafted, used = self._answer(name, plan, packed)
+            drafted, used, fallback = self._answer(name, plan, packed)
         citations = _citations(drafted, packed, plan)
         text = drafted.text if citations else None
-        notes = plan.notes + ((drafted.note,) if drafted.note else ())
+        notes = (*plan.notes, *(n for n in (fallback, drafted.note) if n))
         timings["total"] = round(sum(timings.values()), 2)
         return Answer(
             question,
@@ -145,22 +145,24 @@ class RetrievalService:
             timings,
         )
 
-    def _answer(self, name: str, plan: Plan, packed: Packed) -> tuple[Drafted, str]:
+    def _answer(self, name: str, plan: Plan, packed: Packed) -> tuple[Drafted, str, str | None]:
+        """The named answerer's draft; the extractive one's (with why) when it cannot run
+        or its model fails."""
         if name not in ANSWERERS:
             raise BadRequest(f"no answerer named {name!r}: {', '.join(ANSWERERS)}")
         a = ANSWERERS[name](self.ctx)
+        note = None
         if name != "extractive" and (why := a.unavailable()) is None:
             from retrieval.chat import ChatError
 
             try:
-                return a.answer(plan, packed, a.Params()), name
+                return a.answer(plan, packed, a.Params()), name, None
             except ChatError as exc:  # the model failed: the extractive answer still stands
-                why = str(exc)
-            plan = replace(plan, notes=(*plan.notes, f"{name} failed ({why}); extractive"))
+                note = f"{name} failed ({exc}); extractive answer"
         elif name != "extractive":
-            plan = replace(plan, notes=(*plan.notes, f"{name} unavailable ({why})"))
+            note = f"{name} unavailable ({why}); extractive answer"
         e = ANSWERERS["extractive"](self.ctx)
-        return e.answer(plan, packed, e.Params()), "extractive"
+        return e.answer(plan, packed, e.Params()), "extractive", note
 
     def _evidence(self, plan: Plan) -> tuple[list[Hit], Packed, Plan]:
         """Ranked moments and packed evidence: the operator's, or a search's."""

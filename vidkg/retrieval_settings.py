@@ -60,7 +60,7 @@ class RetrievalSettings(BaseModel):
         description="Cosine similarity under which a dense hit is not relevant.",
     )
     fuzzy_min_similarity: float = Field(
-        default=0.6,
+        default=0.55,
         ge=0.1,
         le=1,
         description="pg_trgm word_similarity under which a fuzzy text match is dropped.",

@@ -29,14 +29,17 @@ class ExtractiveParams(BaseModel):
 
 
 def screen_of(item: EvidenceItem, packed: Packed) -> list[EvidenceItem]:
-    """The texts on screen together with ``item`` (a card's header and its line)."""
+    """The texts on screen together with ``item`` (a card's header and its line); a text
+    read on one frame only has no duration, so the bounds are inclusive."""
+    if item.source is not Source.TEXT:
+        return []
     return [
         i
         for i in packed.items
         if i.source is Source.TEXT
         and i.video_id == item.video_id
-        and i.start_s < item.end_s
-        and item.start_s < i.end_s
+        and i.start_s <= item.end_s
+        and item.start_s <= i.end_s
     ]
 
 
@@ -84,11 +87,31 @@ def _text_answer(plan: Plan, item: EvidenceItem, packed: Packed, max_words: int)
     return " ".join((novel or body.split())[:max_words])
 
 
-def _fact(plan: Plan, item: EvidenceItem, packed: Packed, max_words: int) -> str:
+def _fact(plan: Plan, item: EvidenceItem, packed: Packed, max_words: int) -> Drafted:
     if item.source is Source.TEXT:
-        return _text_answer(plan, item, packed, max_words)
+        ids = tuple(i.id for i in screen_of(item, packed))
+        return Drafted(_text_answer(plan, item, packed, max_words), ids)
     sentence = _best_sentence(plan, item)
-    return best_span(sentence, plan.question, max_words) or sentence
+    span = best_span(sentence, plan.question, max_words)
+    after = _continued(item, packed) if span is None else None
+    if after is not None and (span := best_span(sentences(after.text)[0], plan.question)):
+        return Drafted(" ".join(span.split()[:max_words]), (item.id, after.id))
+    return Drafted(span or sentence, (item.id,))
+
+
+def _continued(item: EvidenceItem, packed: Packed) -> EvidenceItem | None:
+    """The speech right after ``item`` (within 2 s): a sentence the ASR split at a pause
+    ("...the east wing burns" / "forty litres of diesel every hour")."""
+    return next(
+        (
+            i
+            for i in packed.items
+            if i.source is Source.SPEECH
+            and i.video_id == item.video_id
+            and 0 <= i.start_s - item.end_s <= 2.0
+        ),
+        None,
+    )
 
 
 def source_tiers(plan: Plan) -> list[set[Source]]:
@@ -150,7 +173,4 @@ class ExtractiveAnswerer:
             return Drafted(f"Yes: {_best_sentence(plan, item)}", (item.id,))
         if plan.answer_type is AnswerType.TEXT:
             return Drafted(_text_answer(plan, item, packed, params.max_words), ids)
-        return Drafted(
-            _fact(plan, item, packed, params.max_words),
-            ids if item.source is Source.TEXT else (item.id,),
-        )
+        return _fact(plan, item, packed, params.max_words)
