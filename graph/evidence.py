@@ -45,7 +45,8 @@ _CAPTIONS = text(
 )
 
 
-def _words(raw: list[dict] | None) -> tuple[Word, ...]:
+def parse_words(raw: list[dict] | None) -> tuple[Word, ...]:
+    """Word records from ``speech_segments.words`` (JSON), skipping untimed ones."""
     return tuple(
         Word(str(w.get("text", "")).strip(), float(w["start_s"]), float(w["end_s"]))
         for w in raw or []
@@ -61,7 +62,7 @@ def load_evidence(session: Session, video_id: int) -> VideoEvidence:
         video_id=video_id,
         spans=tuple(SpanRow(*r) for r in session.execute(_SPANS, p)),
         speech=tuple(
-            SpeechRow(i, a, b, t, _words(w)) for i, a, b, t, w in session.execute(_SPEECH, p)
+            SpeechRow(i, a, b, t, parse_words(w)) for i, a, b, t, w in session.execute(_SPEECH, p)
         ),
         texts=tuple(TextRow(*r) for r in session.execute(_TEXTS, p)),
         tracks=tuple(

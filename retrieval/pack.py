@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from graph.evidence import parse_words
+from graph.types import Word
 from retrieval.drafted import Drafted
 from retrieval.text_rules import fmt_tc
 from retrieval.types import Citation, EvidenceRef, Hit, Source
@@ -42,13 +44,6 @@ _KEYFRAME = text(
     "SELECT image_path FROM frames WHERE video_id = :v AND image_path IS NOT NULL"
     " ORDER BY abs(t_s - :t) LIMIT 1"
 )
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start_s: float
-    end_s: float
 
 
 @dataclass(frozen=True)
@@ -98,20 +93,12 @@ def estimate_tokens(s: str) -> int:
     return int(len(s.split()) / 0.75) + 4
 
 
-def _words(raw: Sequence[dict] | None) -> tuple[Word, ...]:
-    return tuple(
-        Word(str(w.get("text", "")).strip(), float(w["start_s"]), float(w["end_s"]))
-        for w in raw or ()
-        if "start_s" in w and "end_s" in w
-    )
-
-
 def read_window(s: Session, video_id: int, a: float, b: float) -> list[EvidenceItem]:
     """Every speech segment, text, caption and object summary of a video in [a, b]."""
     p = {"v": video_id, "a": a, "b": b}
     items = [
         EvidenceItem(
-            0, video_id, x, y, Source.SPEECH, t, EvidenceRef("speech_segments", i), _words(w)
+            0, video_id, x, y, Source.SPEECH, t, EvidenceRef("speech_segments", i), parse_words(w)
         )
         for i, x, y, t, w in s.execute(_SPEECH, p)
     ]

@@ -69,6 +69,16 @@ class Answerer(Protocol):
     def answer(self, plan: Plan, packed: Packed, params: BaseModel) -> Drafted: ...
 
 
+class Plugin:
+    """Optional base of a retriever or an answerer: keeps the context; available."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def unavailable(self) -> str | None:
+        return None
+
+
 RETRIEVERS: dict[str, type[Retriever]] = {}
 ANSWERERS: dict[str, type[Answerer]] = {}
 

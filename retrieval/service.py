@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from pydantic import BaseModel
-
 from retrieval import operators
 from retrieval.drafted import Drafted
 from retrieval.fusion import fuse
 from retrieval.pack import EvidenceItem, Packed, pack
 from retrieval.planner import phrases, plan_question
 from retrieval.registry import ANSWERERS, RETRIEVERS, Context, Retriever, load_builtins
-from retrieval.text_rules import content_words
+from retrieval.text_rules import content_words, fmt_tc, stem, tokens
 from retrieval.types import (
     EVERYWHERE,
     Answer,
@@ -166,11 +164,10 @@ class RetrievalService:
 
     def _evidence(self, plan: Plan) -> tuple[list[Hit], Packed, Plan]:
         """Ranked moments and packed evidence: the operator's, or a search's."""
-        budget = self.settings.pack_tokens
         if plan.operator in (Operator.COUNT, Operator.ALL_TIMES):
-            return self._appearances(plan, budget)
+            return self._appearances(plan)
         if plan.operator is not Operator.NONE:
-            return self._operate(plan, budget)
+            return self._operate(plan)
         query = Query(
             plan.question,
             replace(plan.scope, sources=frozenset(plan.sources) & plan.scope.sources),
@@ -180,10 +177,10 @@ class RetrievalService:
         result = self.run(query, self.settings.ask_moments)
         steps = tuple(Step(n, query.text, f"{c} hit(s)") for n, c in result.legs.items())
         with self.ctx.sessions() as s:
-            packed = pack(s, result.moments, budget, self.settings.ask_moments)
+            packed = pack(s, result.moments, self.settings.pack_tokens, self.settings.ask_moments)
         return list(result.moments), packed, replace(plan, steps=steps)
 
-    def _operate(self, plan: Plan, budget: int) -> tuple[list[Hit], Packed, Plan]:
+    def _operate(self, plan: Plan) -> tuple[list[Hit], Packed, Plan]:
         op = {
             Operator.AFTER: operators.after,
             Operator.BEFORE: operators.after,
@@ -194,7 +191,7 @@ class RetrievalService:
             res = op(s, self._hits, plan, self.settings.answer_min_score)
         return self._resolved(plan, res.text, list(res.evidence), res.steps)
 
-    def _appearances(self, plan: Plan, budget: int) -> tuple[list[Hit], Packed, Plan]:
+    def _appearances(self, plan: Plan) -> tuple[list[Hit], Packed, Plan]:
         with self.ctx.sessions() as s:
             found = operators.appearances(s, plan)
         items = [
@@ -203,8 +200,8 @@ class RetrievalService:
         if plan.operator is Operator.COUNT:
             text = f"{len(found)} times" if found else None
         else:
-            text = "; ".join(f"{_tc(h.start_s)}-{_tc(h.end_s)}" for h in found) or None
-        ranked, packed, plan = self._resolved(
+            text = "; ".join(f"{fmt_tc(h.start_s)}-{fmt_tc(h.end_s)}" for h in found) or None
+        _, packed, plan = self._resolved(
             plan, text, items, (f"{len(found)} separate appearance(s)",)
         )
         return found, packed, plan
@@ -227,12 +224,6 @@ class RetrievalService:
         return ranked, packed, replace(plan, steps=steps_typed)
 
 
-def _tc(seconds: float) -> str:
-    from retrieval.text_rules import fmt_tc
-
-    return fmt_tc(seconds)
-
-
 def _citations(drafted: Drafted, packed: Packed, plan: Plan) -> tuple[Citation, ...]:
     """Evidence ids that resolve to packed items become citations (others are dropped);
     speech is cited by the times of its words that the answer or question names."""
@@ -248,16 +239,10 @@ def _citations(drafted: Drafted, packed: Packed, plan: Plan) -> tuple[Citation, 
 def _cite(item: EvidenceItem, answer: str, plan: Plan) -> Citation:
     if item.source is not Source.SPEECH or not item.words:
         return item.citation()
-    from retrieval.text_rules import stem, tokens
-
     wanted = {stem(t) for t in tokens(answer)} | {stem(t) for t in plan.terms}
-    if plan.answer_type in (AnswerType.SAID,):
+    if plan.answer_type is AnswerType.SAID:
         return item.citation(item.words[0].start_s, item.words[-1].end_s)
     hit = [w for w in item.words if stem(w.text) in wanted]
     if not hit:
         return item.citation()
     return item.citation(min(w.start_s for w in hit), max(w.end_s for w in hit))
-
-
-def params_schema(model: type[BaseModel]) -> dict:
-    return model.model_json_schema()

@@ -101,9 +101,5 @@ def ask(
             highlight=False,
         )
     p = answer.plan
-    out.print(
-        f"plan: {p.answer_type.value}, {p.operator.value}; terms {', '.join(p.terms)}; "
-        f"{'; '.join(p.notes)}",
-        highlight=False,
-        style="dim",
-    )
+    parts = [f"plan: {p.answer_type.value}, {p.operator.value}", f"terms {', '.join(p.terms)}"]
+    out.print("; ".join([*parts, *p.notes]), highlight=False, style="dim")

@@ -15,11 +15,14 @@ import typer
 from rich import box
 from rich.table import Table
 
+import retrieval
 from api.cli.ingest_commands import ingest
-from api.cli.state import console, state
+from api.cli.state import CliState, console, state
 from api.services import retrieval_service
 from indexer.catalog import register_video
 from retrieval.evaluate import (
+    Asker,
+    Prediction,
     abstained,
     latency_by_type,
     load_negatives,
@@ -27,11 +30,12 @@ from retrieval.evaluate import (
     predict,
     write_predictions,
 )
+from retrieval.service import RetrievalService
 from retrieval.types import Scope
 
 out = console()
 err = console(stderr=True)
-NEGATIVES = Path(__file__).resolve().parents[2] / "retrieval" / "data" / "unanswerable.json"
+NEGATIVES = Path(retrieval.__file__).parent / "data" / "unanswerable.json"
 
 
 class Baseline(StrEnum):
@@ -70,7 +74,9 @@ def eval_(
     _report(predictions, baseline)
 
 
-def _asker(cli, service, baseline: Baseline | None, video: Path):  # noqa: ANN001, ANN202
+def _asker(
+    cli: CliState, service: RetrievalService, baseline: Baseline | None, video: Path
+) -> Asker:
     if baseline is None:
         return service.ask
     if baseline is Baseline.TRANSCRIPT:
@@ -86,7 +92,7 @@ def _asker(cli, service, baseline: Baseline | None, video: Path):  # noqa: ANN00
     return uniform.answer
 
 
-def _report(predictions, baseline: Baseline | None) -> None:  # noqa: ANN001
+def _report(predictions: list[Prediction], baseline: Baseline | None) -> None:
     table = Table("type", "n", "p50 ms", "p95 ms", box=box.SIMPLE_HEAD)
     for kind, row in latency_by_type(predictions).items():
         table.add_row(kind, str(row["n"]), f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retrieval.drafted import Drafted
 from retrieval.extract import best_span, fits, sentences
 from retrieval.pack import EvidenceItem, Packed
-from retrieval.registry import Context, answerer
+from retrieval.registry import Plugin, answerer
 from retrieval.relevance import relevance
 from retrieval.text_rules import coverage, fmt_tc, stem, tokens
 from retrieval.types import AnswerType, Plan, Source
@@ -126,19 +126,13 @@ def source_tiers(plan: Plan) -> list[set[Source]]:
 
 
 @answerer
-class ExtractiveAnswerer:
+class ExtractiveAnswerer(Plugin):
     name: ClassVar[str] = "extractive"
     description: ClassVar[str] = (
         "Answers with the shortest span of the evidence that fits the question (a day, a "
         "number with its unit, a name, a code, the text shown, a window, a count); no model."
     )
     Params: ClassVar[type[BaseModel]] = ExtractiveParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def unavailable(self) -> str | None:
-        return None
 
     def _pick(self, plan: Plan, packed: Packed) -> EvidenceItem | str:
         """The best item of the first tier that has a relevant one, or why none is."""

@@ -14,7 +14,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.scope_sql import run_by_source, scope_params
 from retrieval.types import Hit, Query, Source
 
@@ -69,7 +69,7 @@ class DenseParams(BaseModel):
 
 
 @retriever
-class DenseRetriever:
+class DenseRetriever(Plugin):
     name: ClassVar[str] = "dense"
     description: ClassVar[str] = (
         "Semantic search by sentence embeddings: finds paraphrases of what was said or "
@@ -79,9 +79,6 @@ class DenseRetriever:
         {Source.SPEECH, Source.TEXT, Source.CAPTION, Source.EVENT}
     )
     Params: ClassVar[type[BaseModel]] = DenseParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def unavailable(self) -> str | None:
         return None if self.ctx.embed is not None else "no text embedding model"

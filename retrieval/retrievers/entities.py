@@ -12,7 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.scope_sql import scope_params
 from retrieval.types import EvidenceRef, Hit, Query, Source
 
@@ -43,7 +43,7 @@ class EntityParams(BaseModel):
 
 
 @retriever
-class EntityRetriever:
+class EntityRetriever(Plugin):
     name: ClassVar[str] = "graph"
     description: ClassVar[str] = (
         "Knowledge-graph entities (texts read, names and key phrases said) whose name "
@@ -51,12 +51,6 @@ class EntityRetriever:
     )
     sources: ClassVar[frozenset[Source]] = frozenset({Source.TEXT, Source.SPEECH})
     Params: ClassVar[type[BaseModel]] = EntityParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def unavailable(self) -> str | None:
-        return None
 
     def retrieve(self, query: Query, params: BaseModel, k: int) -> list[Hit]:
         assert isinstance(params, EntityParams)

@@ -13,7 +13,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.scope_sql import run_by_source, scope_params
 from retrieval.types import Hit, Query, Source
 
@@ -59,7 +59,7 @@ def phrases_of(query: Query) -> list[str]:
 
 
 @retriever
-class FuzzyRetriever:
+class FuzzyRetriever(Plugin):
     name: ClassVar[str] = "fuzzy"
     description: ClassVar[str] = (
         "Trigram match of a phrase inside on-screen text and speech: finds partial "
@@ -67,12 +67,6 @@ class FuzzyRetriever:
     )
     sources: ClassVar[frozenset[Source]] = frozenset({Source.TEXT, Source.SPEECH})
     Params: ClassVar[type[BaseModel]] = FuzzyParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def unavailable(self) -> str | None:
-        return None
 
     def retrieve(self, query: Query, params: BaseModel, k: int) -> list[Hit]:
         assert isinstance(params, FuzzyParams)

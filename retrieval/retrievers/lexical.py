@@ -13,7 +13,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.scope_sql import run_by_source, scope_params
 from retrieval.types import Hit, Query, Source
 
@@ -70,7 +70,7 @@ def tsquery_text(query: Query, match: str) -> str:
 
 
 @retriever
-class LexicalRetriever:
+class LexicalRetriever(Plugin):
     name: ClassVar[str] = "lexical"
     description: ClassVar[str] = (
         "Full-text search (stemmed for speech, captions and events; as written for "
@@ -80,12 +80,6 @@ class LexicalRetriever:
         {Source.SPEECH, Source.TEXT, Source.CAPTION, Source.EVENT}
     )
     Params: ClassVar[type[BaseModel]] = LexicalParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def unavailable(self) -> str | None:
-        return None
 
     def retrieve(self, query: Query, params: BaseModel, k: int) -> list[Hit]:
         assert isinstance(params, LexicalParams)

@@ -13,7 +13,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.scope_sql import scope_params
 from retrieval.types import EvidenceRef, Hit, Query, Source
 
@@ -66,7 +66,7 @@ class ObjectParams(BaseModel):
 
 
 @retriever
-class ObjectRetriever:
+class ObjectRetriever(Plugin):
     name: ClassVar[str] = "objects"
     description: ClassVar[str] = (
         "People and objects seen: the detector's tracks whose label the query names "
@@ -74,12 +74,6 @@ class ObjectRetriever:
     )
     sources: ClassVar[frozenset[Source]] = frozenset({Source.OBJECT})
     Params: ClassVar[type[BaseModel]] = ObjectParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def unavailable(self) -> str | None:
-        return None
 
     def retrieve(self, query: Query, params: BaseModel, k: int) -> list[Hit]:
         assert isinstance(params, ObjectParams)

@@ -12,7 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from retrieval.registry import Context, retriever
+from retrieval.registry import Plugin, retriever
 from retrieval.types import EvidenceRef, Hit, Query, Source
 
 _SQL = text(
@@ -37,7 +37,7 @@ class VisualParams(BaseModel):
 
 
 @retriever
-class VisualRetriever:
+class VisualRetriever(Plugin):
     name: ClassVar[str] = "visual"
     description: ClassVar[str] = (
         "What the frames look like: CLIP similarity of the query to keyframes. Needs "
@@ -45,9 +45,6 @@ class VisualRetriever:
     )
     sources: ClassVar[frozenset[Source]] = frozenset({Source.VISUAL})
     Params: ClassVar[type[BaseModel]] = VisualParams
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def unavailable(self) -> str | None:
         if self.ctx.clip_text is None:
