@@ -59,12 +59,19 @@ def _new_legs(moment: Hit, hit: Hit, score: float) -> float:
 
 
 def _merge(moment: Hit, hit: Hit) -> Hit:
+    """Ranks and rows join the moment; its times grow only with a hit that covers the
+    same thing (overlapping at least half of the shorter one), so a neighbour that merely
+    touches it does not move where the analyst is sent."""
     ranks = dict(moment.ranks)
     for leg, rank in hit.ranks.items():
         ranks[leg] = min(rank, ranks.get(leg, rank))
     refs = (
         moment.refs if hit.ref == moment.ref or hit.ref in moment.refs else (*moment.refs, hit.ref)
     )
+    shared = min(moment.end_s, hit.end_s) - max(moment.start_s, hit.start_s)
+    shorter = min(moment.end_s - moment.start_s, hit.end_s - hit.start_s)
+    if shared < 0.5 * max(shorter, 0.0):
+        return replace(moment, ranks=ranks, refs=refs)
     return replace(
         moment,
         start_s=min(moment.start_s, hit.start_s),
