@@ -133,11 +133,12 @@ class RetrievalService:
         text = drafted.text if citations else None
         notes = (*plan.notes, *(n for n in (fallback, drafted.note) if n))
         timings["total"] = round(sum(timings.values()), 2)
+        citations = citations if text else ()
         return Answer(
             question,
             text,
-            citations if text else (),
-            tuple(ranked),
+            citations,
+            cited_first(ranked, citations),
             replace(plan, notes=notes),
             used,
             timings,
@@ -222,6 +223,19 @@ class RetrievalService:
         ]
         steps_typed = tuple(Step(plan.operator.value, s, "computed") for s in steps)
         return ranked, packed, replace(plan, steps=steps_typed)
+
+
+def cited_first(ranked: list[Hit], citations: tuple[Citation, ...]) -> tuple[Hit, ...]:
+    """The ranked moments with those the answer cites first: the answerer read them
+    against the question, which fusion's ranks did not."""
+
+    def cited(h: Hit) -> bool:
+        return any(
+            c.video_id == h.video_id and c.start_s <= h.end_s and h.start_s <= c.end_s
+            for c in citations
+        )
+
+    return tuple(sorted(ranked, key=lambda h: not cited(h)))
 
 
 def _citations(drafted: Drafted, packed: Packed, plan: Plan) -> tuple[Citation, ...]:

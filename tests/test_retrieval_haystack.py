@@ -195,6 +195,8 @@ def test_every_answer_has_its_plan_and_timings(hay: Hay) -> None:
     assert a.plan.answer_type.value == "text" and a.plan.steps
     assert {"plan", "retrieve", "answer", "total"} <= set(a.timings)
     assert a.ranked and a.citations
+    first, cited = a.ranked[0], a.citations[0]  # the cited moment is ranked first
+    assert first.start_s <= cited.end_s and cited.start_s <= first.end_s
 
 
 # ---- search: filters, exact k, the floor, hostile input -----------------------------------
