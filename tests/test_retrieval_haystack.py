@@ -43,6 +43,7 @@ ROW_EXISTS = {
         "detections": "SELECT count(*) FROM detections WHERE id = :id",
         "scenes": "SELECT count(*) FROM scenes WHERE id = :id",
         "frames": "SELECT count(*) FROM frames WHERE id = :id",
+        "mentions": "SELECT count(*) FROM mentions WHERE id = :id",
     }.items()
 }
 load_builtins()
