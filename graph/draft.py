@@ -191,8 +191,8 @@ def _track_mentions(
                 obj, home, t.start_s, t.end_s, SourceKind.TRACK, t.id, t.label, t.confidence
             ),
         )
-        if t.id in people:  # named after its first track: stable when rebuilt
-            person = EntityKey(EntityKind.PERSON, f"v{ev.video_id} track {people[t.id]}")
+        if t.id in people:  # numbered by content: stable across rebuilds and runs
+            person = EntityKey(EntityKind.PERSON, f"v{ev.video_id} person {people[t.id]}")
             mention(
                 person,
                 MentionDraft(
@@ -202,7 +202,7 @@ def _track_mentions(
                     t.end_s,
                     SourceKind.TRACK,
                     t.id,
-                    f"person of track {people[t.id]}",
+                    f"person {people[t.id]}",
                     t.confidence,
                 ),
             )

@@ -28,12 +28,13 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def link_people(
     tracks: Sequence[TrackRow], threshold: float, min_detections: int = 2
 ) -> dict[int, int]:
-    """Track id -> the id of its person's first track (a key stable across rebuilds).
+    """Track id -> its person's number (1, 2, ... in the order of their first sightings,
+    by content, so the same evidence numbers people the same in any run or rebuild).
     Tracks of fewer than ``min_detections`` boxes are never linked: one glimpse is too
     little to tell people apart (on the 60-minute haystack, one-box false "persons" on a
     yellow photo and a cartoon chained into one person)."""
     people: list[list[tuple[TrackRow, np.ndarray | None]]] = []
-    for track in sorted(tracks, key=lambda t: (t.start_s, t.id)):
+    for track in sorted(tracks, key=_order):
         solid = track.appearance and track.detections >= min_detections
         vec = np.asarray(track.appearance, np.float32) if solid else None
         best, best_score = None, threshold
@@ -48,7 +49,14 @@ def link_people(
             people.append([(track, vec)])
         else:
             best.append((track, vec))
-    return {t.id: person[0][0].id for person in people for t, _ in person}
+    return {t.id: n for n, person in enumerate(people, start=1) for t, _ in person}
+
+
+def _order(t: TrackRow) -> tuple:
+    """Linking is greedy, so its order must not depend on row ids: workers writing
+    chunks in another order number the same tracks differently (tracks that start on the
+    same frame were linked differently by two workers and by one process)."""
+    return (t.start_s, t.end_s, -t.detections, tuple(t.appearance or ()), t.label)
 
 
 def _overlaps(a: TrackRow, b: TrackRow) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from retrieval.service import BadRequest, RetrievalService
 from retrieval.types import ALL_SOURCES, Answer, Query, Scope, Source
 from tests.conftest import IngestedHaystack, with_chunk_s
 from tests.fake_chat import FakeChat, Reply, ok
+from tests.support import BENCH, run_cli
 from vidkg.db import Database, open_database
 from vidkg.retrieval_settings import ChatModelSettings
 from vidkg.settings import Settings
@@ -342,3 +345,50 @@ def test_evidence_is_searchable_as_soon_as_its_chunk_is_stored(
         job.join()
         db.dispose()
     assert found_while_running
+
+
+# ---- vidkg eval, against the baselines, scored by the bench's own score.py ---------------
+
+
+def _score(truth: Path, pred: Path) -> dict:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "score.py"),
+            "--truth",
+            str(truth),
+            "--pred",
+            str(pred),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)["qa"]["overall"]
+
+
+def test_eval_writes_predictions_that_beat_both_baselines(
+    haystack5: IngestedHaystack, tmp_path: Path
+) -> None:
+    hay = tmp_path / "hay"
+    hay.mkdir()
+    (hay / "video.mp4").symlink_to(haystack5.video)
+    (hay / "truth.json").write_text(json.dumps(haystack5.truth))
+    scores = {}
+    for name in ("vidkg", "transcript", "uniform"):
+        out = tmp_path / f"{name}.jsonl"
+        args = ["eval", "--truth", str(hay / "truth.json"), "--out", str(out)]
+        done = run_cli(
+            haystack5.settings, *args, *(["--baseline", name] if name != "vidkg" else [])
+        )
+        assert done.returncode == 0, done.stderr
+        assert "unanswerable: 100% of 24 abstained" in done.stdout, done.stdout
+        assert "p95 ms" in done.stdout
+        lines = [json.loads(x) for x in out.read_text().splitlines()]
+        assert len(lines) == len(haystack5.truth["questions"])
+        scores[name] = _score(hay / "truth.json", out)
+    assert scores["vidkg"]["accuracy"] >= 0.7, scores
+    assert scores["vidkg"]["accuracy"] > scores["transcript"]["accuracy"] + 0.2, scores
+    assert scores["vidkg"]["accuracy"] > scores["uniform"]["accuracy"] + 0.2, scores
