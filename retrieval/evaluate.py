@@ -48,15 +48,31 @@ class Prediction:
         }
 
 
+class BadQuestions(ValueError):
+    """A truth or questions file that cannot be read; the message says which and why."""
+
+
+def _questions(path: Path) -> list:
+    try:
+        found = json.loads(path.read_text())["questions"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BadQuestions(f"{path}: not a questions file ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(found, list):
+        raise BadQuestions(f"{path}: 'questions' is not a list")
+    return found
+
+
 def load_questions(truth: Path) -> list[TruthQuestion]:
-    data = json.loads(truth.read_text())
-    return [TruthQuestion(q["id"], q["type"], q["question"]) for q in data["questions"]]
+    try:
+        return [TruthQuestion(q["id"], q["type"], q["question"]) for q in _questions(truth)]
+    except (KeyError, TypeError) as exc:
+        raise BadQuestions(f"{truth}: a question lacks id, type or question ({exc})") from exc
 
 
 def load_negatives(path: Path) -> list[TruthQuestion]:
     return [
-        TruthQuestion(f"negative-{n:02d}", "negative", q)
-        for n, q in enumerate(json.loads(path.read_text())["questions"], start=1)
+        TruthQuestion(f"negative-{n:02d}", "negative", str(q))
+        for n, q in enumerate(_questions(path), start=1)
     ]
 
 

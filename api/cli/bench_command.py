@@ -180,13 +180,16 @@ def bench_search(
     from graph.build import build_video_graph
     from indexer.graph_step import text_embedder
     from retrieval.bench import run_search_bench
-    from retrieval.evaluate import load_negatives, load_questions
+    from retrieval.evaluate import BadQuestions, load_negatives, load_questions
     from retrieval.types import Scope
 
     cli = state(ctx)
     scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-search-"))
     settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
-    questions = [q.question for q in load_questions(truth) + load_negatives(NEGATIVES)]
+    try:
+        questions = [q.question for q in load_questions(truth) + load_negatives(NEGATIVES)]
+    except BadQuestions as exc:
+        raise typer.BadParameter(str(exc)) from exc
     try:
         db = open_database(settings)
         embed, model = text_embedder(cli.registry, settings)

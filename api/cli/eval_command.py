@@ -22,6 +22,7 @@ from api.services import retrieval_service
 from indexer.catalog import register_video
 from retrieval.evaluate import (
     Asker,
+    BadQuestions,
     Prediction,
     abstained,
     latency_by_type,
@@ -61,11 +62,15 @@ def eval_(
     if not truth.is_file() or not video.is_file():
         err.print(f"need {truth} and {video}", highlight=False)
         raise typer.Exit(1)
+    try:
+        questions = load_questions(truth) + (load_negatives(negatives) if negatives else [])
+    except BadQuestions as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(1) from None
     ingest(ctx, [video], None, False, False, False)
     video_id = register_video(cli.db.sessions, cli.settings, video).video_id
     service = retrieval_service(cli.settings, cli.db, cli.registry)
     ask = _asker(cli, service, baseline, video)
-    questions = load_questions(truth) + (load_negatives(negatives) if negatives else [])
     predictions = predict(ask, questions, Scope((video_id,)))
     write_predictions(out_path, [p for p in predictions if p.type != "negative"])
     write_predictions(
