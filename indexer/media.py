@@ -80,7 +80,8 @@ def read_audio(path: Path, start_s: float, end_s: float) -> np.ndarray:
         stream = container.streams.audio[0]
         collected = _AudioCollector(start_s)
         if start_s > 0:
-            container.seek(int(max(0.0, start_s - 1.0) / av.time_base), any_frame=False)
+            # av.time_base is AV_TIME_BASE (1000000 per second): seconds times it.
+            container.seek(int(max(0.0, start_s - 1.0) * av.time_base), any_frame=False)
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()
