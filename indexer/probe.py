@@ -45,6 +45,7 @@ class RejectReason(StrEnum):
     TRUNCATED = "truncated"
     NO_DECODABLE_FRAMES = "no_decodable_frames"
     FRAME_TOO_LARGE = "frame_too_large"
+    TOO_SHORT = "too_short"
 
 
 class ProbeError(Exception):
@@ -171,6 +172,7 @@ def _probe_container(
         raise ProbeError(
             path, RejectReason.STILL_IMAGE, "a single frame with no duration, not a video"
         )
+    _long_enough(path, duration)
 
     fps = _fps(stream)
     frames = stream.frames or (round(duration * fps) if fps else None)
@@ -203,6 +205,7 @@ def _probe_audio_only(
     duration = _declared_duration(container, audio) or _demuxed_duration(path, audio.index)
     if duration <= 0:
         raise ProbeError(path, RejectReason.AUDIO_ONLY, "audio-only file with no duration")
+    _long_enough(path, duration)
     ctx = audio.codec_context
     return VideoProbe(
         path=path.resolve(),
@@ -222,6 +225,14 @@ def _probe_audio_only(
         audio_channels=ctx.channels,
         streams=[_describe(s) for s in container.streams],
     )
+
+
+def _long_enough(path: Path, duration: float) -> None:
+    """Under a second there is nothing to index (a one-frame GIF declares 0.01 s)."""
+    if duration < _MIN_DECODABLE_S:
+        raise ProbeError(
+            path, RejectReason.TOO_SHORT, f"{duration:.2f} s long: too short to index (< 1 s)"
+        )
 
 
 def _is_cover_art(stream: av.stream.Stream) -> bool:
