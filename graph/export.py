@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from io import BytesIO
 from pathlib import Path
 
 import networkx as nx
@@ -24,9 +25,21 @@ def _plain(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return h
 
 
-def export_graph(g: nx.MultiDiGraph, fmt: ExportFormat, out: Path) -> None:
+MEDIA_TYPES = {
+    ExportFormat.GRAPHML: "application/graphml+xml",
+    ExportFormat.JSON: "application/json",
+}
+
+
+def export_bytes(g: nx.MultiDiGraph, fmt: ExportFormat) -> bytes:
+    """The file's content: what ``vidkg graph export`` writes and the API sends."""
     if fmt == ExportFormat.GRAPHML:
-        nx.write_graphml(_plain(g), out)
-    else:
-        data = nx.node_link_data(g, edges="edges")
-        out.write_text(json.dumps(data, indent=1, default=str))
+        buf = BytesIO()
+        nx.write_graphml(_plain(g), buf)
+        return buf.getvalue()
+    data = nx.node_link_data(g, edges="edges")
+    return json.dumps(data, indent=1, default=str).encode()
+
+
+def export_graph(g: nx.MultiDiGraph, fmt: ExportFormat, out: Path) -> None:
+    out.write_bytes(export_bytes(g, fmt))

@@ -14,15 +14,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from graph import queries
 from graph.load import GraphCache, parse_node
+from graph.text import canonical
 from graph.types import EntityKind
 
+# One query pages and counts: the count row is always there, the page may be empty.
 _ENTITIES = text(
-    "SELECT e.id, e.kind, e.name, min(m.start_s), max(m.end_s), count(*), "
-    "       array_agg(DISTINCT m.video_id ORDER BY m.video_id) "
-    "FROM entities e JOIN mentions m ON m.entity_id = e.id "
-    "WHERE (CAST(:v AS bigint) IS NULL OR m.video_id = :v) "
-    "  AND (CAST(:kind AS text) IS NULL OR e.kind = :kind) "
-    "GROUP BY e.id, e.kind, e.name ORDER BY min(m.video_id), min(m.start_s), e.id LIMIT :limit"
+    "WITH hits AS ("
+    "  SELECT e.id, e.kind, e.name, min(m.start_s) AS first_s, max(m.end_s) AS last_s, "
+    "         count(*) AS mentions, array_agg(DISTINCT m.video_id ORDER BY m.video_id) AS videos "
+    "  FROM entities e JOIN mentions m ON m.entity_id = e.id "
+    "  WHERE (CAST(:v AS bigint) IS NULL OR m.video_id = :v) "
+    "    AND (CAST(:kind AS text) IS NULL OR e.kind = :kind) "
+    "    AND (CAST(:part AS text) IS NULL OR e.canonical_name LIKE '%' || :part || '%') "
+    "    AND (CAST(:fuzzy AS text) IS NULL "
+    "         OR word_similarity(:fuzzy, e.canonical_name) >= :similarity) "
+    "  GROUP BY e.id, e.kind, e.name) "
+    "SELECT p.id, p.kind, p.name, p.first_s, p.last_s, p.mentions, p.videos, n.total "
+    "FROM (SELECT count(*) AS total FROM hits) n LEFT JOIN LATERAL ("
+    "  SELECT * FROM hits ORDER BY videos[1], first_s, id LIMIT :limit OFFSET :offset"
+    ") p ON true ORDER BY p.videos[1], p.first_s, p.id"
 )
 _EVENT_VIDEO = text("SELECT video_id FROM events WHERE id = :id")
 _ENTITY_EXISTS = text("SELECT 1 FROM entities WHERE id = :id")
@@ -42,6 +52,27 @@ class EntitySummary:
     videos: list[int]
 
 
+@dataclass(frozen=True)
+class EntityFilter:
+    """Which entities to list. ``name`` matches canonical forms (case and punctuation
+    ignored): as a substring, or with ``fuzzy`` by trigram word similarity (OCR and
+    speech misspell names)."""
+
+    video_id: int | None = None
+    kind: EntityKind | None = None
+    name: str | None = None
+    fuzzy: bool = False
+
+
+@dataclass(frozen=True)
+class EntityPage:
+    items: list[EntitySummary]
+    total: int  # matching entities over all pages
+
+
+FUZZY_SIMILARITY = 0.5  # pg_trgm word_similarity a fuzzy name match needs
+
+
 class GraphService:
     def __init__(self, sessions: sessionmaker[Session], cache_graphs: int = 32) -> None:
         self.sessions = sessions
@@ -50,10 +81,24 @@ class GraphService:
     def entities(
         self, video_id: int | None = None, kind: EntityKind | None = None, limit: int = 1000
     ) -> list[EntitySummary]:
-        params = {"v": video_id, "kind": kind.value if kind else None, "limit": limit}
+        return self.entity_page(EntityFilter(video_id, kind), limit).items
+
+    def entity_page(self, where: EntityFilter, limit: int = 1000, offset: int = 0) -> EntityPage:
+        """Entities in (first video, first appearance, id) order, with the total."""
+        form = canonical(where.name) if where.name is not None else None
+        params = {
+            "v": where.video_id,
+            "kind": where.kind.value if where.kind else None,
+            "part": None if where.fuzzy else form,
+            "fuzzy": form if where.fuzzy else None,
+            "similarity": FUZZY_SIMILARITY,
+            "limit": limit,
+            "offset": offset,
+        }
         with self.sessions() as s:
             rows = s.execute(_ENTITIES, params).all()
-        return [EntitySummary(i, k, n, a, b, c, list(v)) for i, k, n, a, b, c, v in rows]
+        items = [EntitySummary(*r[:6], list(r[6])) for r in rows if r[0] is not None]
+        return EntityPage(items, int(rows[0][7]))
 
     def graph(self, video_id: int | None = None) -> nx.MultiDiGraph:
         """The video's graph, or the library's (None); cached until rebuilt."""

@@ -96,11 +96,16 @@ def delete_video(sessions: sessionmaker[Session], settings: Settings, video_id: 
         # Graph builds link to shared entities: never drop one a build is linking to.
         session.execute(GRAPH_LOCK)
         touched = clear_video_graph(session, video_id)
-        gone = session.execute(delete(Video).where(Video.id == video_id).returning(Video.id))
-        if gone.scalar_one_or_none() is None:
+        gone = session.execute(
+            delete(Video).where(Video.id == video_id).returning(Video.source_path)
+        ).scalar_one_or_none()
+        if gone is None:
             return False
         # Entities are shared across videos; drop those this video alone supported.
         drop_orphans(session, touched)
     # Files go after the commit: a failed transaction must not leave rows without files.
     shutil.rmtree(media_dir(settings, video_id), ignore_errors=True)
+    source = Path(gone)
+    if source.is_relative_to(settings.uploads_dir):  # an upload is ours; a registered path is not
+        shutil.rmtree(source.parent, ignore_errors=True)
     return True

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,6 +95,20 @@ class JobStore:
             query = query.where(IngestJob.status == status)
         with self.sessions() as s:
             return [_job(row) for row in s.scalars(query)]
+
+    def page(
+        self, *, status: str | None, video_id: int | None, limit: int, offset: int
+    ) -> tuple[list[Job], int]:
+        """Jobs newest first, filtered, one page; and how many match in all."""
+        query = select(IngestJob)
+        if status:
+            query = query.where(IngestJob.status == status)
+        if video_id is not None:
+            query = query.where(IngestJob.video_id == video_id)
+        with self.sessions() as s:
+            total = s.scalar(select(func.count()).select_from(query.subquery()))
+            rows = s.scalars(query.order_by(IngestJob.id.desc()).limit(limit).offset(offset))
+            return [_job(row) for row in rows], int(total or 0)
 
     # ---- creating -------------------------------------------------------------------
 

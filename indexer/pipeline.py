@@ -42,6 +42,7 @@ from indexer.stages.base import ChunkAudio, StageSkipped
 from indexer.stages.scenes import SceneStage
 from indexer.store import EvidenceStore
 from indexer.visual_pass import run_visual_pass
+from indexer.watches import match_chunk
 from vidkg.db import Database
 from vidkg.schema import Video
 from vidkg.settings import Settings
@@ -177,6 +178,7 @@ class Pipeline:
                 build_graph(self, job, video, store, report)
         elif todo:
             self.run_chunk(video, job.chunks[unit.chunk], todo, store, report, progress)
+            match_chunk(self.db, self.settings, video.id, job.chunks[unit.chunk], todo)
         return report
 
     def _report(self, job: Job, video: Video) -> IngestReport:

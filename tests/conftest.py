@@ -20,12 +20,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import text
 
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
+from indexer.plan import IngestReport
 from tests.fake_chat import fake  # noqa: F401 - a fixture for every test module
-from tests.support import ALSA_VOICE, BENCH, OPENCV_DATA, TEMPLATE_DB, VTEST, require
+from tests.support import ALSA_VOICE, BENCH, OPENCV_DATA, SAMPLE, TEMPLATE_DB, VTEST, require
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
@@ -182,3 +184,29 @@ def haystack5(
         db.dispose()
         assert report.status == "succeeded", report.failures
         yield IngestedHaystack(truth, out / "video.mp4", settings)
+
+
+@dataclass
+class Ingested:
+    settings: Settings
+    db: Database
+    video_id: int
+    report: IngestReport
+    pipeline: Pipeline
+
+    def rows(self, sql: str, **params: object) -> list[dict]:
+        with self.db.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
+@pytest.fixture(scope="session")
+def sample(vidkg_home: Path, template_db: str, registry: ModelRegistry) -> Iterator[Ingested]:
+    """``samples/briefing.mp4`` ingested once with every default stage. Tests read it;
+    one re-runs stages (rows are replaced, ids change), so look rows up, never cache ids."""
+    with fresh_database(vidkg_home, template_db) as settings:
+        db = open_database(settings)
+        video_id = register_video(db.sessions, settings, SAMPLE).video_id
+        pipeline = Pipeline(db, settings, registry)
+        report = pipeline.ingest(video_id, settings.indexer.stages)
+        yield Ingested(settings, db, video_id, report, pipeline)
+        db.dispose()

@@ -90,8 +90,9 @@ def test_commands_exist_in_the_cli() -> None:
 
 def test_api_port_and_worker_queues_agree() -> None:
     api_env = _env("api")
-    assert SERVICES["api"]["ports"] == [f"{api_env['VIDKG_API_PORT']}:{api_env['VIDKG_API_PORT']}"]
-    assert api_env["VIDKG_API_HOST"] == "0.0.0.0"
+    port = api_env["VIDKG_API__PORT"]
+    assert SERVICES["api"]["ports"] == [f"{port}:{port}"]
+    assert api_env["VIDKG_API__HOST"] == "0.0.0.0"
     argv = SERVICES["worker"]["command"]
     queues = argv[argv.index("--queues") + 1].split(",")
     assert set(queues) == set(Settings().worker.queues)

@@ -78,3 +78,13 @@ def test_every_retriever_and_answerer_is_documented() -> None:
     names = [*RETRIEVERS, *ANSWERERS]
     assert "lexical" in names and "extractive" in names
     assert [n for n in names if f"`{n}`" not in README] == []
+
+
+def test_every_http_endpoint_is_documented() -> None:
+    """Each operation of the OpenAPI document is named in README as ``METHOD /path``."""
+    from api.app import create_app
+
+    paths = create_app(Settings()).openapi()["paths"]  # builds routes only: no database
+    operations = [f"{m.upper()} {p}" for p, ops in paths.items() for m in ops]
+    assert "POST /v1/ask" in operations and "GET /v1/search" in operations
+    assert [o for o in operations if f"`{o}" not in README] == []

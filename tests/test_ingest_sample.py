@@ -2,54 +2,23 @@
 
 ``samples/briefing.mp4`` (60 s) has 8 hard cuts, 5 spoken sentences, 4 on-screen texts
 and people in 3 windows (``samples/briefing.truth.json``). One ingest with every default
-stage is shared by the tests of this module; each test checks one kind of evidence.
+stage (the session fixture ``sample``) is shared with the API tests; each test checks one
+kind of evidence.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from indexer.catalog import register_video
 from indexer.models import ModelRegistry
-from indexer.pipeline import Pipeline
-from indexer.plan import IngestReport
-from tests.conftest import fresh_database
+from tests.conftest import Ingested
 from tests.quality import normalise, overlaps, word_error_rate
 from tests.support import SAMPLE
-from vidkg.db import Database, open_database
-from vidkg.settings import Settings
 
 TRUTH = json.loads(SAMPLE.with_name("briefing.truth.json").read_text())
-
-
-@dataclass
-class Ingested:
-    settings: Settings
-    db: Database
-    video_id: int
-    report: IngestReport
-    pipeline: Pipeline
-
-    def rows(self, sql: str, **params: object) -> list[dict]:
-        with self.db.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-
-
-@pytest.fixture(scope="module")
-def sample(vidkg_home: Path, template_db: str, registry: ModelRegistry) -> Iterator[Ingested]:
-    with fresh_database(vidkg_home, template_db) as settings:
-        db = open_database(settings)
-        video_id = register_video(db.sessions, settings, SAMPLE).video_id
-        pipeline = Pipeline(db, settings, registry)
-        report = pipeline.ingest(video_id, settings.indexer.stages)
-        yield Ingested(settings, db, video_id, report, pipeline)
-        db.dispose()
 
 
 def test_job_succeeds_and_clip_is_skipped_with_its_reason(sample: Ingested) -> None:

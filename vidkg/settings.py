@@ -15,6 +15,7 @@ import platformdirs
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidkg.api_settings import ApiSettings
 from vidkg.graph_settings import GraphSettings
 from vidkg.retrieval_settings import RetrievalSettings
 from vidkg.stage_settings import IndexerSettings
@@ -130,8 +131,7 @@ class Settings(BaseSettings):
     embedded_database: str = Field(
         default="vidkg", description="Database name inside the embedded server."
     )
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
+    api: ApiSettings = Field(default_factory=ApiSettings)
     log_level: str = "WARNING"
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     def media_dir(self) -> Path:
         """Derived files (keyframes, thumbnails), one folder per video."""
         return self.home / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Videos uploaded through the API, one folder per content hash."""
+        return self.home / "uploads"
 
     @property
     def pgdata_dir(self) -> Path:

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from api.cli import bench_command, db_commands, graph_commands, job_commands, video_commands
+from api.cli import (
+    apikey_commands,
+    bench_command,
+    db_commands,
+    graph_commands,
+    job_commands,
+    video_commands,
+)
 from api.cli.ask_commands import ask, search
 from api.cli.eval_command import eval_
 from api.cli.ingest_commands import ingest
@@ -26,6 +33,7 @@ app.add_typer(video_commands.app, name="videos")
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(bench_command.app, name="bench")
 app.add_typer(graph_commands.app, name="graph")
+app.add_typer(apikey_commands.app, name="apikeys")
 app.command()(ingest)
 app.command()(sql)
 app.command()(search)
@@ -41,14 +49,21 @@ def _root(ctx: typer.Context) -> None:
 
 
 @app.command()
-def serve(ctx: typer.Context) -> None:
-    """Run the HTTP API (host and port from VIDKG_API_HOST / VIDKG_API_PORT)."""
-    import uvicorn
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default VIDKG_API__HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VIDKG_API__PORT).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="HTTP processes (default VIDKG_API__WORKERS).")
+    ] = None,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs). Without VIDKG_BROKER_URL it also runs
+    queued ingest jobs in a child process."""
+    from api.serve import serve as run_server
 
-    from api.http import create_app
-
-    settings = ctx.obj.settings
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    run_server(ctx.obj.settings, host, port, workers)
 
 
 @app.command()

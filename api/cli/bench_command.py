@@ -7,11 +7,13 @@ Memory is sampled after every chunk and stage so growth with video length shows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +23,13 @@ from rich.table import Table
 from sqlalchemy import text
 
 from api.cli.ingest_progress import report_json
-from api.cli.state import console, state
+from api.cli.state import CliState, console, state
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
 from indexer.plan import parse_stages
 from indexer.readback import evidence_counts
-from vidkg.db import open_database
+from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
 
@@ -174,22 +176,80 @@ def bench_search(
     beside the original, build every graph, then time search and extractive ask of the
     truth file's questions (and the unanswerable ones) over the whole library; print
     JSON (cold, p50, p95, max in ms)."""
-    from api.cli.eval_command import NEGATIVES
     from api.services import retrieval_service
-    from graph.bench import replicate
-    from graph.build import build_video_graph
-    from indexer.graph_step import text_embedder
     from retrieval.bench import run_search_bench
-    from retrieval.evaluate import BadQuestions, load_negatives, load_questions
     from retrieval.types import Scope
 
     cli = state(ctx)
-    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-search-"))
-    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    questions = _questions(truth)
+    with _library(cli, video_id, copies) as (settings, db, ids, setup_s):
+        service = retrieval_service(settings, db, cli.registry)
+        result = run_search_bench(service, questions, Scope())
+    report = {"video_id": video_id, "videos": len(ids), "setup_s": round(setup_s, 1)}
+    print(json.dumps({**report, "questions": len(questions), **result}, indent=2))
+
+
+@app.command("http")
+def bench_http(
+    ctx: typer.Context,
+    truth: Annotated[Path, typer.Option(help="A haystack truth.json: its questions are asked.")],
+    video_id: Annotated[
+        int | None,
+        typer.Option(
+            help="Copy this ingested video's evidence into a scratch "
+            "library and serve it (without --url)."
+        ),
+    ] = None,
+    copies: Annotated[int, typer.Option(min=0, max=1000, help="Extra copies of it.")] = 9,
+    url: Annotated[str | None, typer.Option(help="Bench this running server instead.")] = None,
+    key: Annotated[str | None, typer.Option(help="API key for --url.")] = None,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 8,
+    rounds: Annotated[int, typer.Option(min=1, max=100, help="Passes over the questions.")] = 1,
+) -> None:
+    """Search and ask latency over HTTP with CLIENTS concurrent clients in this process
+    and the server in another: p50 / p95 / max / errors per operation, as JSON. Without
+    --url, a scratch library of COPIES+1 copies of VIDEO_ID is served by `vidkg serve`."""
+    from api.http_bench import load, summary
+
+    questions = _questions(truth)
+    if url is None and video_id is None:
+        raise typer.BadParameter("give --video-id (a scratch library) or --url (a server)")
+    with contextlib.ExitStack() as stack:
+        videos = None
+        if url is None:
+            cli = state(ctx)
+            settings, db, ids, _ = stack.enter_context(_library(cli, video_id, copies))
+            key = _bench_key(db)
+            db.dispose()
+            url = stack.enter_context(_server(settings))
+            videos = len(ids)
+        load(url, key, questions[:1], 1, 1)  # warm: first query loads caches
+        t0 = time.perf_counter()
+        calls = load(url, key, questions, clients, rounds)
+        wall = time.perf_counter() - t0
+    result = {"videos": videos, "clients": clients, "questions": len(questions)}
+    print(json.dumps({**result, "wall_s": round(wall, 1), **summary(calls, wall)}, indent=2))
+
+
+def _questions(truth: Path) -> list[str]:
+    from api.cli.eval_command import NEGATIVES
+    from retrieval.evaluate import BadQuestions, load_negatives, load_questions
+
     try:
-        questions = [q.question for q in load_questions(truth) + load_negatives(NEGATIVES)]
+        return [q.question for q in load_questions(truth) + load_negatives(NEGATIVES)]
     except BadQuestions as exc:
         raise typer.BadParameter(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _library(cli: CliState, video_id: int, copies: int) -> Iterator[tuple]:
+    """A throw-away database holding COPIES+1 copies of a video's evidence and graphs."""
+    from graph.bench import replicate
+    from graph.build import build_video_graph
+    from indexer.graph_step import text_embedder
+
+    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-library-"))
+    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
     try:
         db = open_database(settings)
         embed, model = text_embedder(cli.registry, settings)
@@ -200,23 +260,54 @@ def bench_search(
             raise typer.BadParameter(str(exc)) from exc
         for vid in ids:
             build_video_graph(db.sessions, vid, settings.graph, embed, model)
-        setup_s = time.perf_counter() - t0
-        service = retrieval_service(settings, db, cli.registry)
-        result = run_search_bench(service, questions, Scope())
+        yield settings, db, ids, time.perf_counter() - t0
         db.dispose()
     finally:
         EmbeddedPostgres(settings.pgdata_dir).stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    hours = sum(1 for _ in ids)
-    print(
-        json.dumps(
-            {
-                "video_id": video_id,
-                "videos": hours,
-                "setup_s": round(setup_s, 1),
-                "questions": len(questions),
-                **result,
-            },
-            indent=2,
-        )
+
+
+def _bench_key(db: Database) -> str:
+    from api.keys import KeyStore, Scope
+
+    return KeyStore(db.sessions).create(frozenset({Scope.READ}), "bench").secret
+
+
+@contextlib.contextmanager
+def _server(settings: Settings) -> Iterator[str]:
+    """``vidkg serve`` on a free port over ``settings``' database, rate limit off."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        VIDKG_HOME=str(settings.home),
+        VIDKG_EMBEDDED_DATABASE=settings.embedded_database,
+        VIDKG_API__RATE_LIMIT_PER_MINUTE="0",
+        VIDKG_BROKER_URL="",
     )
+    env.pop("VIDKG_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(60)

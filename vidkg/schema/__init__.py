@@ -1,5 +1,6 @@
 """Typed ORM models of every vidkg table (the DDL itself is in migrations/)."""
 
+from vidkg.schema.api import ApiKey, Watch, WatchHit
 from vidkg.schema.base import Base
 from vidkg.schema.evidence import (
     Caption,
@@ -14,6 +15,9 @@ from vidkg.schema.graph import Entity, Event, EventSource, GraphBuild, Mention, 
 from vidkg.schema.videos import IngestCheckpoint, IngestJob, Video
 
 __all__ = [
+    "ApiKey",
+    "Watch",
+    "WatchHit",
     "Base",
     "Caption",
     "Detection",
