@@ -53,7 +53,7 @@ def run_forever(settings: Settings, run_jobs: bool) -> None:
 
     from indexer.models import ModelRegistry
     from indexer.pipeline import Pipeline
-    from indexer.watches import deliver_pending
+    from indexer.webhooks import deliver_pending
     from vidkg.db import open_database
     from vidkg.logs import configure_logging
 

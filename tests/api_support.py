@@ -43,13 +43,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def live_server(
-    settings: Settings, log: Path, env: dict[str, str] | None = None, timeout: float = 120
+    settings: Settings,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    args: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """``vidkg serve`` on a free loopback port; yields its base URL."""
+    """``vidkg serve`` on a free port (loopback unless ``args`` bind elsewhere); yields
+    its base URL."""
     port = free_port()
     full = cli_env(settings) | (env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
         env=full,
         cwd=REPO,
         stdout=log.open("ab"),

@@ -244,3 +244,16 @@ def _wait(check, what: str, timeout: float = 20) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def test_serve_warns_when_open_beyond_loopback_and_runs_several_workers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    log = tmp_path / "serve.log"
+    env = {"VIDKG_API__OPEN": "true"}
+    with live_server(settings, log, env, args=("--host", "0.0.0.0", "--workers", "2")) as base:
+        statuses = {httpx.get(f"{base}/v1/videos").status_code for _ in range(4)}
+        assert statuses == {200}  # open: no key needed
+    text_ = log.read_text()
+    assert "VIDKG_API__OPEN=true and bound to 0.0.0.0" in text_
+    assert text_.count("Started server process") == 2  # uvicorn's line, once per worker

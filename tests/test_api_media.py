@@ -26,7 +26,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from api.app import create_app
-from api.clips import ENCODERS, FileCache, find_source, transcode
+from api.media import ENCODERS, FileCache, find_source, transcode
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline

@@ -27,7 +27,7 @@ from api.app import create_app
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
-from indexer.watches import SWEEPER, deliver_pending
+from indexer.webhooks import SWEEPER, deliver_pending
 from tests.conftest import fresh_database
 from tests.quality import overlaps
 from tests.support import SAMPLE

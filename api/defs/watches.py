@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from indexer.watches import SOURCES, webhook_url_problem
+from indexer.watches import SOURCES
+from indexer.webhooks import webhook_url_problem
 
 WatchSource = Literal["speech", "text", "object", "caption"]
 VideoId = Annotated[int, Field(ge=1, le=2**63 - 1)]

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api import clips
+from api import media
 from api.auth import Reader
 from api.deps import AppServices, Services
 from api.problems import Problem
@@ -25,8 +25,8 @@ GONE = {410: {"description": "The video is registered but its file is gone."}}
 RANGES = {206: {"description": "The requested byte range."}, 416: {"description": "Past the end."}}
 
 
-def _source(app: AppServices, video_id: int) -> clips.Source:
-    src = clips.find_source(app.db.sessions, video_id)
+def _source(app: AppServices, video_id: int) -> media.Source:
+    src = media.find_source(app.db.sessions, video_id)
     if src is None:
         raise Problem(404, f"no video {video_id}")
     return src
@@ -37,9 +37,9 @@ def _answered() -> Iterator[None]:
     """The media service's typed errors, answered as problem details."""
     try:
         yield
-    except clips.SourceMissing as exc:
+    except media.SourceMissing as exc:
         raise Problem(410, str(exc)) from None
-    except clips.MediaError as exc:
+    except media.MediaError as exc:
         raise Problem(422, str(exc)) from None
 
 
@@ -58,10 +58,10 @@ def video_file(video_id: int, app: Services, _: Reader) -> FileResponse:
     codecs; for other files ask for a clip."""
     src = _source(app, video_id)
     with _answered():
-        stat = clips.source_stat(src)
+        stat = media.source_stat(src)
     return FileResponse(
         src.path,
-        media_type=clips.media_type(src),
+        media_type=media.media_type(src),
         filename=src.file_name,
         content_disposition_type="inline",
         stat_result=stat,
@@ -88,7 +88,7 @@ def video_clip(
     Made on the first request (seconds per minute of video) and cached."""
     src = _source(app, video_id)
     with _answered():
-        made = clips.clip(app.settings, src, start_s, end_s)
+        made = media.clip(app.settings, src, start_s, end_s)
     return FileResponse(made.path, media_type=made.media_type, stat_result=made.path.stat())
 
 
@@ -113,7 +113,7 @@ def video_frame(
     `t`. 422 when `t` is outside the video or it has no pictures."""
     src = _source(app, video_id)
     with _answered():
-        image = clips.still(app.settings, app.db.sessions, src, t, exact)
+        image = media.still(app.settings, app.db.sessions, src, t, exact)
     headers = {"X-Frame-Time": f"{image.t_s:.3f}", "X-Frame-Source": image.origin}
     return FileResponse(
         image.path, media_type="image/jpeg", headers=headers, stat_result=image.path.stat()

@@ -9,13 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.auth import Admin, Ingester, Reader
-from api.clips import forget
 from api.defs.common import Page, VideoId
 from api.defs.jobs import JobOut
 from api.defs.videos import Registered, RegisterPath, VideoDetail, VideoOut
 from api.deps import AppServices, Services
 from api.jobs_service import progress, start_job
 from api.library import get_video, list_videos
+from api.media import forget
 from api.problems import Problem, documented
 from api.uploads import receive_upload, resolve_registrable
 from indexer.catalog import Registration, delete_video, register_video

@@ -1,155 +1,32 @@
-"""Media for browsers: a video's source file, clips of it in a codec every browser plays,
-and single frames as JPEG. The HTTP media routes call this; it knows no web framework,
-so its errors are typed and the router turns them into problem details.
+"""Clips in a codec every browser plays.
 
 Every clip is re-encoded, also when the source is already playable: a stream copy can
 only start at a keyframe (seconds early with long GOPs), while a re-encode starts at the
 first frame at or after ``start_s`` and yields one format whatever the source (H.264 and
 AAC in MP4, ``moov`` first so playback starts before the download ends). A playable
 source can also be seeked in place through the file route.
-
-Clips and decoded frames are cached under ``home/clips``, named by the video's SHA-256,
-the span and the encoder, so they survive re-registration and never go stale. A file is
-written under a temporary name and renamed into place (atomic), so concurrent makers
-never corrupt it; in one process a striped lock keeps them from doing the work twice.
-Past ``clip_cache_mb`` the least recently served files go (access time, set on each hit).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import stat
-import threading
-import time
-import uuid
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from api.media.cache import file_cache
+from api.media.source import RECIPE, BadSpan, MediaError, Source, decoding, source_stat
 
 if TYPE_CHECKING:
     import av
-    import numpy as np
 
     from vidkg.settings import Settings
 
-RECIPE = "v1"  # bump when the encoding settings change: old cache entries are then unused
 MAX_WIDTH = 1920  # wider sources are scaled down (a clip is for viewing, not archiving)
-PLAYABLE_VIDEO = frozenset({"h264", "vp8", "vp9", "av1"})
-PLAYABLE_AUDIO = frozenset({"aac", "opus", "vorbis", "mp3"})
-
-
-class MediaError(Exception):
-    """A request the media routes cannot serve; ``str()`` says why."""
-
-
-class SourceMissing(MediaError):
-    """The video is registered but its file is gone from the server."""
-
-
-class BadSpan(MediaError):
-    """Times outside the video, reversed, or a clip longer than allowed."""
-
-
-@dataclass(frozen=True)
-class Source:
-    video_id: int
-    path: Path
-    file_name: str
-    sha256: str
-    container: str
-    video_codec: str | None
-    audio_codec: str | None
-    end_s: float  # where the decodable media ends
-    has_video: bool
-    has_audio: bool
-    rotation: int
-
-    @property
-    def playable(self) -> bool:
-        """Would a browser play the file as it is (MP4 or WebM, web codecs)?"""
-        web = "mp4" in self.container or "webm" in self.container
-        video = not self.has_video or self.video_codec in PLAYABLE_VIDEO
-        audio = not self.has_audio or self.audio_codec in PLAYABLE_AUDIO
-        return web and video and audio
-
-
-_SOURCE = text("""
-    SELECT id, source_path, file_name, sha256, container, video_codec, audio_codec,
-           least(duration_s, coalesce(decodable_s, duration_s)) AS end_s,
-           has_video, has_audio, rotation
-    FROM videos WHERE id = :id""")
-
-
-def find_source(sessions: sessionmaker[Session], video_id: int) -> Source | None:
-    if not 0 < video_id < 2**63:
-        return None
-    with sessions() as s:
-        row = s.execute(_SOURCE, {"id": video_id}).mappings().one_or_none()
-    if row is None:
-        return None
-    return Source(
-        row["id"],
-        Path(row["source_path"]),
-        row["file_name"],
-        row["sha256"].strip(),
-        row["container"],
-        row["video_codec"],
-        row["audio_codec"],
-        float(row["end_s"]),
-        row["has_video"],
-        row["has_audio"],
-        int(row["rotation"] or 0),
-    )
-
-
-def source_stat(src: Source) -> os.stat_result:
-    """The file's stat (the response needs it), or SourceMissing."""
-    try:
-        st = src.path.stat()
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
-        raise SourceMissing(
-            f"the file of video {src.video_id} is missing on the server: {src.path}"
-        )
-    return st
-
-
-_CONTAINER_TYPES = {
-    "avi": "video/x-msvideo",
-    "matroska,webm": "video/x-matroska",
-    "mpegts": "video/mp2t",
-    "mpeg": "video/mpeg",
-    "asf": "video/x-ms-asf",
-    "flv": "video/x-flv",
-    "ogg": "video/ogg",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-}
-
-
-def media_type(src: Source) -> str:
-    """The file's MIME type, from the container the probe found (not the file name)."""
-    if "mp4" in src.container:
-        if src.path.suffix.lower() == ".mov":
-            return "video/quicktime"
-        return "video/mp4" if src.has_video else "audio/mp4"
-    if src.container == "matroska,webm" and src.playable:
-        return "video/webm" if src.has_video else "audio/webm"
-    kind = _CONTAINER_TYPES.get(src.container, "application/octet-stream")
-    if kind == "video/ogg" and not src.has_video:
-        return "audio/ogg"
-    return kind
 
 
 def clip_span(src: Source, start_s: float, end_s: float, max_s: float) -> tuple[float, float]:
@@ -217,87 +94,6 @@ def _has_encoder(name: str) -> bool:
     return True
 
 
-class FileCache:
-    """Files made on demand in one folder, least recently served evicted first."""
-
-    STRIPES = 64
-
-    def __init__(self, folder: Path, max_bytes: int) -> None:
-        self.folder = folder
-        self.max_bytes = max_bytes
-        self._locks = [threading.Lock() for _ in range(self.STRIPES)]
-
-    def get(self, name: str, make: Callable[[Path], None]) -> Path:
-        """The cached file ``name``, made by ``make(temp_path)`` if absent."""
-        path = self.folder / name
-        if self._hit(path):
-            return path
-        with self._locks[zlib.crc32(name.encode()) % self.STRIPES]:
-            if self._hit(path):  # made by another thread while this one waited
-                return path
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
-            try:
-                make(temp)
-                os.replace(temp, path)  # atomic: readers see the old file or the whole new one
-            finally:
-                temp.unlink(missing_ok=True)
-        self.evict(keep=path)
-        return path
-
-    def _hit(self, path: Path) -> bool:
-        try:
-            st = path.stat()
-            os.utime(path, ns=(time.time_ns(), st.st_mtime_ns))  # used now; mtime (ETag) kept
-        except FileNotFoundError:
-            return False
-        return True
-
-    def evict(self, keep: Path | None = None, grace_s: float = 60.0) -> None:
-        """Remove the least recently served files until the folder fits; files served in
-        the last ``grace_s`` stay (a response may be reading them), as do temp files of
-        makers at work (an hour old: a crashed maker's, removed)."""
-        now = time.time()
-        files = []
-        for entry in os.scandir(self.folder):
-            try:
-                st = entry.stat()
-            except FileNotFoundError:  # evicted by another process meanwhile
-                continue
-            if entry.name.endswith(".tmp"):
-                if now - st.st_mtime > 3600:
-                    Path(entry.path).unlink(missing_ok=True)
-                continue
-            files.append((st.st_atime, st.st_size, Path(entry.path)))
-        total = sum(size for _, size, _ in files)
-        for atime, size, path in sorted(files):
-            if total <= self.max_bytes:
-                break
-            if path == keep or now - atime < grace_s:
-                continue
-            path.unlink(missing_ok=True)
-            total -= size
-
-
-_caches: dict[tuple[Path, int], FileCache] = {}
-_caches_lock = threading.Lock()
-
-
-def file_cache(settings: Settings) -> FileCache:
-    """The process's cache of clips and frames (one per folder, shared by requests)."""
-    key = (settings.home / "clips", int(settings.api.clip_cache_mb * 2**20))
-    with _caches_lock:
-        return _caches.setdefault(key, FileCache(*key))
-
-
-def forget(settings: Settings, sha256: str) -> None:
-    """Remove the cached clips and frames of a video's content (it was deleted)."""
-    folder = settings.home / "clips"
-    if folder.is_dir():
-        for path in folder.glob(f"{sha256}_*"):
-            path.unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class Clip:
     path: Path
@@ -310,21 +106,9 @@ def clip(settings: Settings, src: Source, start_s: float, end_s: float) -> Clip:
     a, b = clip_span(src, start_s, end_s, settings.api.clip_max_s)
     enc = encoder()
     name = f"{src.sha256}_{round(a * 1000)}_{round(b * 1000)}_{enc.tag}{RECIPE}{enc.suffix}"
-    with _decoding(src):
+    with decoding(src):
         path = file_cache(settings).get(name, lambda out: transcode(src, a, b, enc, out))
     return Clip(path, enc.media_type(src.has_video))
-
-
-@contextmanager
-def _decoding(src: Source) -> Iterator[None]:
-    """A file that opened at registration but fails now (damaged, replaced) is a
-    MediaError, answered as such rather than as a server fault."""
-    import av.error
-
-    try:
-        yield
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"cannot decode video {src.video_id}: {exc}") from exc
 
 
 def transcode(src: Source, start_s: float, end_s: float, enc: Encoder, out: Path) -> None:
@@ -494,58 +278,3 @@ class _AudioOut:
                 self.samples += frame.samples
             for packet in self.stream.encode(frame):
                 self.stream.container.mux(packet)
-
-
-@dataclass(frozen=True)
-class Still:
-    path: Path
-    t_s: float  # time of the frame in the image
-    origin: str  # "keyframe" (the indexer's) or "decoded"
-
-
-_KEYFRAME = text("""
-    SELECT f.t_s, f.image_path FROM frames f
-    JOIN scenes s ON s.video_id = f.video_id AND f.t_s BETWEEN s.start_s AND s.end_s
-    WHERE f.video_id = :v AND f.image_path IS NOT NULL AND :t BETWEEN s.start_s AND s.end_s
-    ORDER BY abs(f.t_s - :t) LIMIT 1""")
-
-
-def still(
-    settings: Settings, sessions: sessionmaker[Session], src: Source, t: float, exact: bool
-) -> Still:
-    """A JPEG of the video at ``t``: the indexer's keyframe of the scene at ``t`` (the image
-    answers cite) unless ``exact`` or there is none; else the frame shown at ``t``,
-    decoded and scaled like keyframes (``indexer.frame_width``), and cached."""
-    source_stat(src)
-    if not src.has_video:
-        raise BadSpan(f"video {src.video_id} has no pictures (audio only)")
-    if not (math.isfinite(t) and 0 <= t <= src.end_s):
-        raise BadSpan(f"t must be between 0 and the video's end ({src.end_s:.3f} s), not {t:g}")
-    if not exact:
-        with sessions() as s:
-            row = s.execute(_KEYFRAME, {"v": src.video_id, "t": t}).one_or_none()
-        if row is not None and Path(row.image_path).is_file():
-            return Still(Path(row.image_path), float(row.t_s), "keyframe")
-    width = settings.indexer.frame_width
-    name = f"{src.sha256}_{round(t * 1000)}_{width}_{RECIPE}.jpg"
-    with _decoding(src):
-        path = file_cache(settings).get(name, lambda out: _save_frame(src, t, width, out))
-    return Still(path, round(t, 3), "decoded")
-
-
-def _save_frame(src: Source, t: float, width: int, out: Path) -> None:
-    """Write the frame shown at ``t`` (the last one at or before it; the first one after
-    it when ``t`` precedes every frame) as a JPEG."""
-    from PIL import Image
-
-    from indexer.media import VideoReader
-
-    reader = VideoReader(src.path, width)
-    best: np.ndarray | None = None
-    for frame in reader.frames(max(0.0, t - 1.0), t + 1e-6, lambda _t: True):
-        best = frame.rgb()
-    if best is None:
-        best = next((f.rgb() for f in reader.frames(t, src.end_s + 1.0, lambda _t: True)), None)
-    if best is None:
-        raise MediaError(f"no frame of video {src.video_id} decodes near {t:g} s")
-    Image.fromarray(best).save(out, format="JPEG", quality=85)
