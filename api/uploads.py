@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -30,67 +31,63 @@ from indexer.probe import ProbeError
 from vidkg.settings import Settings
 
 
-@dataclass
 class _FilePart:
-    """Collects the ``file`` part of the form into ``path``."""
+    """Receives python-multipart's callbacks and writes the form's first ``file`` part
+    to ``path``, hashing it on the way; other parts are ignored."""
 
-    path: Path
-    handle: object = None
-    name: str | None = None
-    size: int = 0
-    digest: object = None
-    _header: bytes = b""
-    _headers: dict[bytes, bytes] | None = None
-    _field: bytes = b""
-    _value: bytes = b""
-    _in_file: bool = False
-    _done: bool = False
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name: str | None = None  # the client's file name
+        self.done = False  # the part ended (the body was not cut off inside it)
+        self.digest = hashlib.sha256()
+        self._handle: BinaryIO | None = None
+        self._headers: dict[bytes, bytes] = {}
+        self._field = b""
+        self._value = b""
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> dict[str, Callable[..., None]]:
         return {
             "on_part_begin": self._begin,
-            "on_header_field": lambda d, a, b: setattr(self, "_field", self._field + d[a:b]),
-            "on_header_value": lambda d, a, b: setattr(self, "_value", self._value + d[a:b]),
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
             "on_header_end": self._header_end,
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._data,
-            "on_part_end": self._end,
+            "on_part_end": self.close,
         }
 
     def _begin(self) -> None:
         self._headers, self._field, self._value = {}, b"", b""
 
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
     def _header_end(self) -> None:
-        assert self._headers is not None
         self._headers[self._field.lower()] = self._value
         self._field, self._value = b"", b""
 
     def _headers_finished(self) -> None:
-        assert self._headers is not None
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if options.get(b"name") != b"file" or self._done:
-            self._in_file = False
-            return
-        self._in_file = True
-        self.name = options.get(b"filename", b"upload").decode("utf-8", "replace")
-        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in _end or cleanup
-        self.digest = hashlib.sha256()
+        if options.get(b"name") == b"file" and self.name is None:
+            self.name = options.get(b"filename", b"upload").decode("utf-8", "replace")
+            self._handle = open(self.path, "wb")  # noqa: SIM115 - closed by close()
 
     def _data(self, data: bytes, start: int, end: int) -> None:
-        if self._in_file:
+        if self._handle is not None:
             chunk = data[start:end]
-            self.handle.write(chunk)  # type: ignore[attr-defined]
-            self.digest.update(chunk)  # type: ignore[attr-defined]
-            self.size += len(chunk)
-
-    def _end(self) -> None:
-        if self._in_file:
-            self.handle.close()  # type: ignore[attr-defined]
-            self._in_file, self._done = False, True
+            self._handle.write(chunk)
+            self.digest.update(chunk)
 
     def close(self) -> None:
-        if self.handle is not None and not self.handle.closed:  # type: ignore[attr-defined]
-            self.handle.close()  # type: ignore[attr-defined]
+        """End of the file part (or cleanup): close it; the part is done only when the
+        parser reached its end."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            self.done = True
 
 
 def safe_name(name: str) -> str:
@@ -118,8 +115,7 @@ async def receive_upload(
     part = _FilePart(partial_dir / uuid.uuid4().hex)
     try:
         await _stream(request, MultipartParser(boundary, part.callbacks()), cap, settings)
-        part.close()
-        if part.name is None or not part._done:
+        if part.name is None or not part.done:
             raise Problem(422, "no complete 'file' part in the form")
         stored, fresh = _keep(part, settings)
         try:
@@ -154,7 +150,7 @@ def _too_large(settings: Settings) -> str:
 def _keep(part: _FilePart, settings: Settings) -> tuple[Path, bool]:
     """Move the finished upload to its place, a folder named by its content. The same
     bytes uploaded again (under any name) find the first file: ``False``, nothing new."""
-    folder = settings.uploads_dir / part.digest.hexdigest()  # type: ignore[attr-defined]
+    folder = settings.uploads_dir / part.digest.hexdigest()
     existing = sorted(folder.iterdir()) if folder.is_dir() else []
     if existing:
         return existing[0], False
