@@ -84,10 +84,18 @@ def need(scope: Scope) -> Callable[..., KeyInfo]:
     return caller
 
 
+KEY_COOKIE = "vidkg_key"
+
+
 def _key(request: Request) -> KeyInfo:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="vidkg"'}
+    if not header and request.method == "GET":
+        # A browser's <video src> and <img src> cannot send headers: the web UI keeps the
+        # key in a SameSite=Strict session cookie, honoured for GET (reads) only, so a
+        # forged cross-site form can never change anything with it.
+        scheme, secret = "bearer", request.cookies.get(KEY_COOKIE, "")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Problem(401, "an API key is required: Authorization: Bearer KEY", challenge)
     info = KeyStore(request.app.state.db.sessions).verify(secret.strip())

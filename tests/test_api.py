@@ -92,6 +92,19 @@ def test_no_key_unknown_key_and_revoked_key_get_401(api: Api) -> None:
     _problem(api.client.get("/v1/videos", headers=headers), 401, "revoked")
 
 
+def test_a_key_cookie_works_for_reads_only(api: Api) -> None:
+    """The web UI's media elements send the key as a cookie: reads only, never writes."""
+    admin = key(api.db, "admin")["Authorization"].split()[1]
+    api.client.cookies.set("vidkg_key", admin)
+    try:
+        assert api.client.get("/v1/videos").status_code == 200
+        refused = api.client.post("/v1/sql", json={"sql": "SELECT 1"})
+        _problem(refused, 401, "API key is required")
+        _problem(api.client.delete("/v1/videos/1"), 401)
+    finally:
+        api.client.cookies.clear()
+
+
 def test_keys_are_stored_hashed_and_hidden_from_analyst_sql(api: Api) -> None:
     admin = key(api.db, "admin")
     secret = admin["Authorization"].split()[1]
@@ -105,6 +118,11 @@ def test_keys_are_stored_hashed_and_hidden_from_analyst_sql(api: Api) -> None:
 
 def test_scopes_decide_who_may_upload_and_delete(api: Api, media: Path) -> None:
     read, ingest, admin = (key(api.db, s) for s in ("read", "ingest", "admin"))
+    assert api.client.get("/v1/me", headers=read).json() == {
+        "name": "test read",
+        "scopes": ["read"],
+        "open": False,
+    }
     _problem(_upload(api, media / "good.mp4", read), 403, "'ingest' scope")
     assert _left_behind(api) == []
     created = _upload(api, media / "good.mp4", ingest, ingest="false")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import evidence, graph, jobs, media, ops, search, sql, videos, watches
+from api.routers import evidence, graph, jobs, me, media, ops, search, sql, videos, watches
 
 ROUTERS: list[APIRouter] = [
     ops.router,
+    me.router,
     videos.router,
     media.router,
     evidence.router,
