@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := samples/briefing.mp4
-# Debian packages holding the real media the tests check content against.
-TEST_MEDIA := ffmpeg opencv-doc alsa-utils espeak-ng fonts-dejavu-core
+# Debian packages holding the real media the tests check content against, and the
+# browser the web UI's tests drive (Playwright with Debian's Chromium: none is downloaded).
+TEST_MEDIA := ffmpeg opencv-doc alsa-utils espeak-ng fonts-dejavu-core chromium
 
 .PHONY: demo test test-media lint install clean
 
@@ -32,7 +33,8 @@ demo: install
 test-media:
 	@if ! command -v ffmpeg >/dev/null \
 	   || [ ! -e /usr/share/doc/opencv-doc/examples/data/vtest.avi ] \
-	   || [ ! -e /usr/share/sounds/alsa/Front_Center.wav ]; then \
+	   || [ ! -e /usr/share/sounds/alsa/Front_Center.wav ] \
+	   || [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq --no-install-recommends $(TEST_MEDIA) >/dev/null; \

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import problems
+from api import problems, web
 from api.auth import RateLimiter
 from api.deps import AppServices
 from api.limits import BodyLimit
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)  # the UI at / (static files; not in the OpenAPI document)
     uploads = frozenset({("POST", "/v1/videos")})
     app.add_middleware(BodyLimit, limit=settings.api.max_body_kb * 1024, exempt=uploads)
     if settings.api.cors_origins:

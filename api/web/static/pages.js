@@ -1,0 +1,329 @@
+// pages.js: the Search, Ask, Library and SQL pages. Each renders into <main> from its
+// hash route (so Back and shared links work) and returns a cleanup function, if any.
+
+import { api, video } from "./api.js";
+import {
+  badge,
+  clear,
+  duration,
+  el,
+  errorBox,
+  highlight,
+  link,
+  queryWords,
+  tc,
+  videoLink,
+} from "./dom.js";
+
+function searchForm(page, name, label, value, button) {
+  const input = el("input", { id: name, name, type: "search", value, autocomplete: "off" });
+  const form = el(
+    "form",
+    { class: "inline", role: "search" },
+    el("label", { for: name }, label),
+    input,
+    el("button", { type: "submit" }, button),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = input.value.trim();
+    if (q) location.hash = link(page, null, { q });
+  });
+  return { form, input };
+}
+
+// Search: moments grouped by video, each a link to the video page at its start.
+export function search(main, route) {
+  const q = route.params.get("q") || "";
+  const { form, input } = searchForm("search", "q", "Search", q, "Search");
+  const out = el("div", { class: "results", "aria-live": "polite" });
+  clear(main, el("h1", { class: "sr-only" }, "Search"), form, out);
+  if (!q) {
+    input.focus();
+    out.append(el("p", { class: "muted" }, "Words, a phrase or a code said or shown in a video."));
+    return;
+  }
+  out.append(el("p", { class: "muted" }, "Searching…"));
+  const started = performance.now();
+  api(`/v1/search?${new URLSearchParams({ q })}`)
+    .then((found) => showMoments(out, found, queryWords(q), performance.now() - started))
+    .catch((error) => clear(out, errorBox(error)));
+}
+
+async function showMoments(out, found, words, ms) {
+  const groups = new Map();
+  for (const m of found.moments) {
+    if (!groups.has(m.video_id)) groups.set(m.video_id, []);
+    groups.get(m.video_id).push(m);
+  }
+  const names = await Promise.all(
+    [...groups.keys()].map((id) => video(id).then((v) => v.file_name, () => `video ${id}`)),
+  );
+  const n = (count, what) => `${count} ${what}${count === 1 ? "" : "s"}`;
+  const summary = found.moments.length
+    ? `${n(found.moments.length, "moment")} in ${n(groups.size, "video")}`
+    : "Nothing found";
+  clear(
+    out,
+    el("p", { class: "muted" }, `${summary} (${Math.round(ms)} ms).`),
+    [...groups.entries()].map(([id, moments], i) =>
+      el(
+        "section",
+        { class: "group" },
+        el("h2", {}, el("a", { href: link("video", id) }, names[i])),
+        el("ol", { class: "moments" }, moments.map((m) => el("li", {}, moment(m, words)))),
+      ),
+    ),
+  );
+}
+
+function moment(m, words) {
+  const img = el("img", {
+    src: `/v1/videos/${m.video_id}/frame?t=${m.start_s}`,
+    alt: "",
+    width: 160,
+    height: 90,
+    loading: "lazy",
+    onerror: (event) => event.target.classList.add("missing"),
+  });
+  return el(
+    "a",
+    { class: "moment", href: videoLink(m.video_id, m.start_s) },
+    img,
+    el("span", { class: "meta" },
+      el("span", { class: "time" }, tc(m.start_s)), " ", badge(m.source)),
+    el("span", { class: "text" }, highlight(m.text, words)),
+  );
+}
+
+// Ask: the answer (or "I don't know"), its citations as chips, and the plan.
+export function ask(main, route) {
+  const q = route.params.get("q") || "";
+  const { form, input } = searchForm("ask", "question", "Question", q, "Ask");
+  const out = el("div", { class: "results", "aria-live": "polite" });
+  clear(main, el("h1", { class: "sr-only" }, "Ask"), form, out);
+  if (!q) {
+    input.focus();
+    out.append(el("p", { class: "muted" }, "Ask about what was said or shown: when, who, what."));
+    return;
+  }
+  out.append(el("p", { class: "muted" }, "Thinking…"));
+  api("/v1/ask", { method: "POST", json: { question: q, video_ids: [] } })
+    .then((answer) => showAnswer(out, answer))
+    .catch((error) => clear(out, errorBox(error)));
+}
+
+async function showAnswer(out, a) {
+  const names = new Map();
+  for (const c of a.citations) {
+    if (!names.has(c.video_id)) names.set(c.video_id, await video(c.video_id).catch(() => null));
+  }
+  const chip = (c) => {
+    const name = names.get(c.video_id)?.file_name || `video ${c.video_id}`;
+    return el(
+      "a",
+      { class: "chip", href: videoLink(c.video_id, c.start_s), title: c.text },
+      `${name} · ${tc(c.start_s)} · ${c.source}`,
+    );
+  };
+  const p = a.plan;
+  clear(
+    out,
+    a.known
+      ? el("p", { class: "answer" }, a.answer)
+      : el("p", { class: "answer unknown" }, "I don't know"),
+    a.citations.length
+      ? el("ul", { class: "chips", "aria-label": "Citations" }, 
+          a.citations.map((c) => el("li", {}, chip(c))))
+      : null,
+    el(
+      "section",
+      { class: "plan" },
+      el("h2", {}, "Plan"),
+      el(
+        "dl",
+        {},
+        el("dt", {}, "Answer type"),
+        el("dd", {}, p.answer_type),
+        el("dt", {}, "Operator"),
+        el("dd", {}, p.operator),
+        el("dt", {}, "Terms"),
+        el("dd", {}, [...p.terms, ...p.phrases.map((x) => `“${x}”`)].join(", ") || "—"),
+      ),
+      el("h3", {}, "Steps"),
+      el(
+        "ol",
+        {},
+        p.steps.map((s) =>
+          el("li", {}, el("strong", {}, s.retriever), ` “${s.query}” — ${s.why}`),
+        ),
+      ),
+      p.notes.length
+        ? [el("h3", {}, "Notes"), el("ul", {}, p.notes.map((n) => el("li", {}, n)))]
+        : null,
+    ),
+  );
+}
+
+// Library: the videos, and an upload for keys that may ingest.
+export function library(main, route, me) {
+  const table = el("div", { "aria-live": "polite" }, el("p", { class: "muted" }, "Loading…"));
+  const mayIngest = me.scopes.includes("ingest") || me.scopes.includes("admin");
+  const upload = mayIngest ? uploadForm(() => load()) : null;
+  clear(
+    main,
+    el("h1", {}, "Library"),
+    upload ? upload.form : el("p", { class: "note" }, "This key can only read: no uploads."),
+    table,
+  );
+  const load = () =>
+    api("/v1/videos?limit=1000")
+      .then((page) => clear(table, videoTable(page)))
+      .catch((error) => clear(table, errorBox(error)));
+  load();
+  return () => upload?.stop();
+}
+
+function videoTable(page) {
+  if (!page.items.length) return el("p", { class: "muted" }, "No videos yet.");
+  const cols = ["Id", "File", "Status", "Duration", "Scenes", "Speech", "Text", "Tracks", "Events"];
+  return el(
+    "table",
+    {},
+    el("caption", { class: "muted" }, `${page.total} videos`),
+    el("thead", {}, el("tr", {}, cols.map((c) => el("th", { scope: "col" }, c)))),
+    el(
+      "tbody",
+      {},
+      page.items.map((v) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, v.video_id),
+          el("td", {}, el("a", { href: link("video", v.video_id) }, v.file_name)),
+          el("td", {}, el("span", { class: `status st-${v.status}` }, v.status)),
+          el("td", { class: "num" }, duration(v.duration_s)),
+          [v.scenes, v.speech_segments, v.onscreen_texts, v.tracks, v.events].map((n) =>
+            el("td", { class: "num" }, n),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function uploadForm(refresh) {
+  const file = el("input", { id: "upload-file", type: "file", accept: "video/*,audio/*" });
+  const button = el("button", { type: "submit" }, "Upload");
+  const state = el("p", { class: "muted", "aria-live": "polite" });
+  const bar = el("progress", { max: 1, value: 0, hidden: true, "aria-label": "Ingest progress" });
+  let source = null;
+  let timer = null;
+  const stop = () => {
+    source?.close();
+    clearTimeout(timer);
+  };
+  const show = (job) => {
+    bar.hidden = false;
+    bar.value = job.fraction_done;
+    state.textContent = `Job ${job.job_id}: ${job.status}, ${Math.round(job.fraction_done * 100)}%`;
+    if (job.error) state.textContent += ` (${job.error})`;
+  };
+  const poll = (id) =>
+    api(`/v1/jobs/${id}`).then((job) => {
+      show(job);
+      if (["queued", "running"].includes(job.status)) timer = setTimeout(() => poll(id), 2000);
+      else refresh();
+    });
+  const follow = (job) => {
+    show(job);
+    source = new EventSource(`/v1/jobs/${job.job_id}/events`);
+    source.addEventListener("progress", (e) => show(JSON.parse(e.data)));
+    source.addEventListener("end", () => {
+      source.close();
+      refresh();
+    });
+    source.onerror = () => {
+      source.close();
+      poll(job.job_id); // the stream broke (or was refused): poll instead
+    };
+  };
+  const form = el(
+    "form",
+    { class: "inline upload" },
+    el("label", { for: "upload-file" }, "Add a video"),
+    file,
+    button,
+    bar,
+    state,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!file.files.length) return;
+    stop();
+    const body = new FormData();
+    body.append("file", file.files[0]);
+    button.disabled = true;
+    state.textContent = `Uploading ${file.files[0].name}…`;
+    try {
+      const made = await api("/v1/videos", { method: "POST", form: body });
+      state.textContent = made.created ? "Uploaded." : "Already in the library.";
+      refresh();
+      if (made.job) follow(made.job);
+    } catch (error) {
+      state.textContent = `Upload refused: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return { form, stop };
+}
+
+// SQL: one read-only statement; refusals show PostgreSQL's reason.
+const EXAMPLE = "SELECT kind, start_tc, text FROM v_timeline ORDER BY video_id, start_s LIMIT 20";
+
+export function sql(main) {
+  const text = el("textarea", { id: "sql", rows: 5, spellcheck: "false" });
+  text.value = sessionStorage.getItem("vidkg_sql") || EXAMPLE;
+  const out = el("div", { class: "results", "aria-live": "polite" });
+  const form = el(
+    "form",
+    { class: "sql" },
+    el("label", { for: "sql" }, "SQL (one read-only statement)"),
+    text,
+    el("button", { type: "submit" }, "Run"),
+  );
+  const run = async () => {
+    sessionStorage.setItem("vidkg_sql", text.value);
+    clear(out, el("p", { class: "muted" }, "Running…"));
+    try {
+      const r = await api("/v1/sql", { method: "POST", json: { sql: text.value } });
+      clear(out, rowsTable(r));
+    } catch (error) {
+      clear(out, errorBox(error));
+    }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run();
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) run();
+  });
+  clear(main, el("h1", {}, "SQL"), form, out);
+}
+
+function rowsTable(r) {
+  const cell = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : v ?? "");
+  return el(
+    "table",
+    {},
+    el("caption", { class: "muted" }, `${r.rows.length} rows${r.truncated ? " (truncated)" : ""}`),
+    el("thead", {}, el("tr", {}, r.columns.map((c) => el("th", { scope: "col" }, c)))),
+    el(
+      "tbody",
+      {},
+      r.rows.map((row) => el("tr", {}, r.columns.map((c) => el("td", {}, cell(row[c]))))),
+    ),
+  );
+}

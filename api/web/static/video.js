@@ -1,0 +1,337 @@
+// video.js: the Video page: a <video> player and, along the whole timeline, lanes of
+// what was indexed (events, speech, on-screen text, object tracks) that seek when
+// clicked, and a transcript that follows playback word by word.
+//
+// A file the browser plays (MP4/WebM with web codecs) is streamed from /file with byte
+// ranges. Any other file plays through transcoded clips: the window of CLIP_S seconds
+// around the wanted time is loaded from /clip, the player's time is offset by the
+// window's start, and leaving the window (seeking, or playing past its end) loads the next.
+
+import { api, video as videoInfo } from "./api.js";
+import { clear, el, errorBox, tc } from "./dom.js";
+
+const CLIP_S = 60; // within the server's clip_max_s (120 s by default); aligned, so cached
+const WEB_CONTAINERS = /mp4|webm/;
+const WEB_VIDEO = new Set(["h264", "vp8", "vp9", "av1"]);
+const WEB_AUDIO = new Set(["aac", "opus", "vorbis", "mp3"]);
+const EVIDENCE_PAGES = 10; // of 1000 rows per kind: a first slice, not endless lanes
+
+export function playable(v) {
+  return (
+    WEB_CONTAINERS.test(v.container) &&
+    (!v.video_codec || WEB_VIDEO.has(v.video_codec)) &&
+    (!v.audio_codec || WEB_AUDIO.has(v.audio_codec))
+  );
+}
+
+// Plays one video, whole or window by window; times are always the video's own.
+class Player {
+  constructor(element, info, report) {
+    this.v = element;
+    this.report = report; // shows why the media failed
+    this.clipS = CLIP_S;
+    this.id = info.video_id;
+    this.end = Math.min(info.duration_s, info.decodable_s ?? info.duration_s);
+    this.direct = playable(info);
+    this.window = null; // [start, end] of the loaded clip
+    this.wanted = null;
+    this.v.addEventListener("ended", () => this.next());
+    this.v.addEventListener("loadedmetadata", () => this.loaded());
+    this.v.addEventListener("error", () => this.failed());
+    if (this.direct) this.v.src = `/v1/videos/${this.id}/file`;
+  }
+
+  get time() {
+    if (this.wanted) return this.window[0] + this.wanted.t;
+    return (this.window ? this.window[0] : 0) + this.v.currentTime;
+  }
+
+  seek(t, play = false) {
+    t = Math.max(0, Math.min(t, this.end - 0.05));
+    const w = this.window;
+    if (!this.direct && !(w && t >= w[0] && t < w[1])) {
+      this.load(t, play || !this.v.paused);
+      return;
+    }
+    this.v.currentTime = w ? t - w[0] : t;
+    if (play) this.play();
+  }
+
+  load(t, play) {
+    let a = Math.floor(t / this.clipS) * this.clipS;
+    const b = Math.min(a + this.clipS, this.end);
+    if (b - a < 1) a = Math.max(0, b - this.clipS); // no sliver of a last window
+    this.window = [a, b];
+    this.wanted = { t: t - a, play }; // applied once the clip's metadata is in
+    this.v.src = `/v1/videos/${this.id}/clip?start_s=${a}&end_s=${b}`;
+  }
+
+  loaded() {
+    if (!this.wanted) return;
+    this.v.currentTime = this.wanted.t;
+    if (this.wanted.play) this.play();
+    this.wanted = null;
+  }
+
+  // The element only says "failed": ask the server why (a problem's detail, not media).
+  async failed() {
+    const src = this.v.currentSrc || this.v.src;
+    if (!src) return;
+    const response = await fetch(src, { headers: { Range: "bytes=0-0" } }).catch(() => null);
+    let detail = `${this.v.error?.message || "the browser cannot play this"}`;
+    if (response && !response.ok) {
+      detail = (await response.json().catch(() => ({}))).detail || response.statusText;
+      const most = /at most ([\d.]+) s/.exec(detail);
+      if (response.status === 422 && most && Number(most[1]) < this.clipS && this.window) {
+        this.clipS = Number(most[1]); // the server's clip_max_s is lower: smaller windows
+        this.load(this.window[0] + (this.wanted?.t ?? 0), this.wanted?.play ?? false);
+        return;
+      }
+    }
+    this.report(detail);
+  }
+
+  next() {
+    if (this.window && this.window[1] < this.end - 0.05) this.load(this.window[1], true);
+  }
+
+  play() {
+    this.v.play().catch(() => {}); // refused without a user gesture: the controls remain
+  }
+
+  toggle() {
+    this.v.paused ? this.play() : this.v.pause();
+  }
+}
+
+async function all(path) {
+  const items = [];
+  let offset = 0;
+  let limit = 1000;
+  for (let i = 0; i < EVIDENCE_PAGES && offset !== null; i++) {
+    try {
+      const page = await api(`${path}?limit=${limit}&offset=${offset}`);
+      items.push(...page.items);
+      offset = page.next_offset;
+    } catch (error) {
+      const most = error.status === 422 && /limit: at most (\d+)/.exec(error.message);
+      if (!most) throw error;
+      limit = Number(most[1]); // the server's VIDKG_API__PAGE_MAX is lower
+    }
+  }
+  return items;
+}
+
+// Intervals in rows so that bars never overlap (at most `max` rows; the rest share the last).
+function pack(items, max = 4) {
+  const ends = [];
+  return items
+    .slice()
+    .sort((x, y) => x.start_s - y.start_s)
+    .map((item) => {
+      let row = ends.findIndex((end) => end <= item.start_s);
+      if (row < 0) row = ends.length < max ? ends.length : max - 1;
+      ends[row] = Math.max(ends[row] ?? 0, item.end_s);
+      return [item, row];
+    });
+}
+
+export function render(main, route) {
+  const id = Number(route.id);
+  const start = Number(route.params.get("t") || 0);
+  const out = el("div", { class: "video-page" }, el("p", { class: "muted" }, "Loading…"));
+  clear(main, out);
+  let left = false; // the page was left before the video's details came
+  const page = { seek: () => {}, stop: () => (left = true) };
+  videoInfo(id)
+    .then((info) => left || build(out, info, start, page, route.params.has("t")))
+    .catch((error) => clear(out, errorBox(error)));
+  return page;
+}
+
+function build(out, info, start, page, autoplay) {
+  const element = el("video", { controls: true, preload: "auto", "aria-label": info.file_name });
+  const problem = el("p", { class: "error", role: "alert", hidden: true });
+  const player = new Player(element, info, (detail) => {
+    problem.textContent = `The video cannot be played: ${detail}`;
+    problem.hidden = false;
+  });
+  const clock = el("output", { class: "clock", "aria-label": "Time" });
+  const scrub = el("input", {
+    type: "range",
+    min: 0,
+    max: player.end,
+    step: 0.1,
+    value: start,
+    "aria-label": "Position in the video",
+  });
+  scrub.addEventListener("input", () => player.seek(Number(scrub.value)));
+  const transcript = el("ol", { class: "transcript", "aria-label": "Transcript" });
+  const lanes = el("div", { class: "lanes" });
+  const heads = [];
+  const lane = (name, items, label) => {
+    const area = el("div", { class: "lane-area" });
+    const head = el("span", { class: "head", "aria-hidden": "true" });
+    heads.push(head);
+    const packed = pack(items);
+    const rows = Math.max(1, ...packed.map(([, r]) => r + 1));
+    area.style.setProperty("--rows", rows);
+    for (const [item, row] of packed) {
+      const text = label(item);
+      const bar = el(
+        "button",
+        {
+          type: "button",
+          class: "bar",
+          title: `${text} (${tc(item.start_s)}–${tc(item.end_s)})`,
+          "aria-label": `${name}: ${text}, ${tc(item.start_s)}`,
+          onclick: () => player.seek(item.start_s),
+        },
+        text,
+      );
+      bar.style.left = `${(100 * item.start_s) / player.end}%`;
+      bar.style.width = `${(100 * Math.max(item.end_s - item.start_s, 0.2)) / player.end}%`;
+      bar.style.setProperty("--row", row);
+      area.append(bar);
+    }
+    area.append(head);
+    const kind = `lane lane-${name.toLowerCase()}`;
+    const title = el("span", { class: "lane-name" }, name);
+    lanes.append(el("div", { class: kind, role: "group", "aria-label": name }, title, area));
+  };
+  const container = /mp4/.test(info.container) ? "MP4" : /webm/.test(info.container) ? "WebM"
+    : info.container.split(",")[0].toUpperCase();
+  const facts = [
+    info.status,
+    tc(player.end),
+    `${container}, ${info.video_codec || "no video"}`,
+    player.direct ? "streamed as is" : `played in ${CLIP_S} s transcoded clips`,
+  ];
+  const indexed = info.scenes + info.speech_segments + info.onscreen_texts + info.tracks > 0;
+  const empty = "Nothing indexed yet: the lanes fill after ingest.";
+  clear(
+    out,
+    el("h1", {}, info.file_name),
+    el("p", { class: "muted" }, facts.join(" · ")),
+    indexed ? null : el("p", { class: "note" }, empty),
+    el(
+      "div",
+      { class: "stage" },
+      el("div", { class: "player" }, element, el("div", { class: "scrub" }, clock, scrub), problem),
+      el("section", { class: "side" }, el("h2", {}, "Transcript"), transcript),
+    ),
+    lanes,
+  );
+
+  // Words in time order, and the elements showing them.
+  let words = [];
+  let current = null;
+  const tick = () => {
+    const t = player.time;
+    clock.value = `${tc(t)} / ${tc(player.end)}`;
+    if (document.activeElement !== scrub) scrub.value = t;
+    for (const head of heads) head.style.left = `${(100 * t) / player.end}%`;
+    let lo = 0;
+    let hi = words.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (words[mid].start_s <= t) [found, lo] = [mid, mid + 1];
+      else hi = mid - 1;
+    }
+    const word = found >= 0 && t <= words[found].end_s + 0.3 ? words[found].node : null;
+    if (word === current) return;
+    current?.classList.remove("current");
+    current?.removeAttribute("aria-current");
+    current = word;
+    if (word) {
+      word.classList.add("current");
+      word.setAttribute("aria-current", "true");
+      const box = transcript.getBoundingClientRect();
+      const at = word.getBoundingClientRect();
+      if (at.top < box.top || at.bottom > box.bottom) {
+        transcript.scrollTop += at.top - box.top - box.height / 3;
+      }
+    }
+  };
+  let frame = 0;
+  const loop = () => {
+    tick();
+    frame = element.paused ? 0 : requestAnimationFrame(loop);
+  };
+  element.addEventListener("play", () => {
+    cancelAnimationFrame(frame);
+    frame = requestAnimationFrame(loop);
+  });
+  element.addEventListener("timeupdate", tick);
+  element.addEventListener("seeked", tick);
+
+  transcript.addEventListener("click", (event) => {
+    const t = event.target.closest("[data-t]")?.dataset.t;
+    if (t !== undefined) player.seek(Number(t));
+  });
+
+  const base = `/v1/videos/${info.video_id}`;
+  Promise.all(["events", "speech", "text", "tracks"].map((kind) => all(`${base}/${kind}`)))
+    .then(([events, speech, texts, tracks]) => {
+      lane("Events", events, (e) => e.title || e.kind);
+      lane("Speech", speech, (s) => s.text);
+      lane("Text", texts, (x) => x.text);
+      lane("Tracks", tracks, (k) => `${k.label} #${k.track_key}`);
+      words = showTranscript(transcript, speech);
+      tick();
+    })
+    .catch((error) => lanes.append(errorBox(error)));
+
+  const keys = (event) => {
+    const target = event.target;
+    if (target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey) return;
+    if (event.key === " " && (target === element || !target.closest("button, a"))) {
+      player.toggle();
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      player.seek(player.time + (event.key === "ArrowLeft" ? -5 : 5));
+    } else return;
+    event.preventDefault();
+  };
+  document.addEventListener("keydown", keys);
+  page.seek = (t) => player.seek(t, true);
+  page.stop = () => {
+    document.removeEventListener("keydown", keys);
+    cancelAnimationFrame(frame);
+    element.pause();
+    element.removeAttribute("src");
+    element.load();
+  };
+  player.seek(start, autoplay);
+  tick();
+}
+
+// The transcript: a timecode button per segment, words that seek when clicked.
+function showTranscript(list, speech) {
+  const words = [];
+  if (!speech.length) list.append(el("li", { class: "muted" }, "No speech."));
+  for (const s of speech) {
+    const line = el("span", { class: "words" });
+    if (s.words.length) {
+      for (const w of s.words) {
+        const node = el("span", { class: "word", data: { t: w.start_s } }, w.word.trim());
+        words.push({ start_s: w.start_s, end_s: w.end_s, node });
+        line.append(node, " ");
+      }
+    } else line.append(s.text);
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "tc", data: { t: s.start_s }, title: "Play from here" },
+          tc(s.start_s),
+        ),
+        " ",
+        line,
+      ),
+    );
+  }
+  return words.sort((a, b) => a.start_s - b.start_s);
+}

@@ -1,0 +1,484 @@
+"""The web UI in a real browser: ``vidkg serve`` over the ingested sample (and vtest.avi,
+registered only), driven by Playwright with Debian's Chromium (no browser is ever
+downloaded).
+
+What a person does, checked by what they would see: a search result opens the video at
+its moment and plays it; an answer's citation seeks the player; the transcript marks the
+word being said; SQL refusals are shown; a read-only key gets no upload; the key prompt;
+an AVI no browser plays, played through transcoded clips across a window's end. Every
+page is checked for names of its controls, reachability by Tab, and text contrast.
+Screenshots (1280x800) go to a temporary folder; with VIDKG_UPDATE_SCREENSHOTS=1 the
+search and video ones also replace docs/screenshots (shown in README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from api.keys import KeyStore, parse_scopes
+from api.web import BUDGET_BYTES, STATIC
+from indexer.catalog import delete_video, register_video
+from tests.api_support import live_server
+from tests.conftest import Ingested
+from tests.support import REPO, VTEST, require
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SENTENCE = "The inspection of the north bridge is scheduled for Monday at nine."
+DOCS_SHOTS = REPO / "docs" / "screenshots"
+SOURCES = "speech|text|object|caption|event|visual"
+
+
+@dataclass
+class Ui:
+    base: str
+    video_id: int  # briefing.mp4, ingested
+    vtest_id: int  # vtest.avi, registered only
+    keys: dict[str, str]  # scopes -> secret
+    shots: Path
+
+    def headers(self, scopes: str = "read") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[scopes]}"}
+
+    def shot(self, page: Page, name: str, docs: bool = False) -> None:
+        path = self.shots / f"{name}.png"
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        page.screenshot(path=str(path))
+        if docs and os.environ.get("VIDKG_UPDATE_SCREENSHOTS") == "1":
+            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, DOCS_SHOTS / path.name)
+
+
+@pytest.fixture(scope="module")
+def ui(sample: Ingested, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
+    store = KeyStore(sample.db.sessions)
+    keys = {s: store.create(parse_scopes(s), f"web ui {s}").secret for s in ("read", "read,ingest")}
+    vtest = register_video(sample.db.sessions, sample.settings, require(VTEST))
+    out = tmp_path_factory.mktemp("web-ui")
+    try:
+        with live_server(sample.settings, out / "serve.log") as base:
+            yield Ui(base, sample.video_id, vtest.video_id, keys, out)
+    finally:
+        if vtest.created:  # the sample's database is shared: leave it as it was
+            delete_video(sample.db.sessions, sample.settings, vtest.video_id)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+OpenPage = Callable[..., Page]
+
+
+@pytest.fixture
+def open_page(browser: Browser, ui: Ui) -> Iterator[OpenPage]:
+    """Pages in fresh browser contexts (a key in sessionStorage, or none); fails the test
+    on a script error or a Content-Security-Policy violation."""
+    contexts = []
+    errors: list[str] = []
+
+    def make(route: str, scopes: str | None = "read") -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        if scopes:
+            secret = json.dumps(ui.keys[scopes])
+            context.add_init_script(f"sessionStorage.setItem('vidkg_key', {secret})")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on(
+            "console",
+            lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        page.goto(f"{ui.base}/{route}")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
+# --- what the player shows ------------------------------------------------------------
+
+
+def video_state(page: Page) -> dict:
+    return page.evaluate(
+        """() => { const v = document.querySelector('video');
+        return {t: v.currentTime, paused: v.paused, ready: v.readyState, src: v.currentSrc,
+                error: v.error && v.error.code}; }"""
+    )
+
+
+def wait_ready(page: Page, timeout: float = 20_000) -> dict:
+    """The player once its media is loaded and the page's first seek is done (a time of
+    0 before that is the page not having seeked yet, not a wrong time)."""
+    page.wait_for_function(
+        """() => { const v = document.querySelector('video');
+        return v && v.readyState >= 1 && !v.seeking && v.currentTime > 0; }""",
+        timeout=timeout,
+    )
+    return video_state(page)
+
+
+def wait_advancing(page: Page, beyond: float, timeout: float = 20_000) -> None:
+    page.wait_for_function(
+        "t => { const v = document.querySelector('video');"
+        " return !v.paused && v.currentTime > t; }",
+        arg=beyond,
+        timeout=timeout,
+    )
+
+
+def ensure_playing(page: Page) -> None:
+    """Autoplay may be refused without a gesture; a key press is one."""
+    if video_state(page)["paused"]:
+        page.locator("body").focus()
+        page.keyboard.press("Space")
+
+
+def clock_s(page: Page) -> float:
+    """The page's own clock (the video's time, clip offsets included)."""
+    shown = page.locator(".clock").text_content() or ""
+    h_m_s = [float(x) for x in shown.split(" / ")[0].split(":")]
+    return sum(v * 60**i for i, v in enumerate(reversed(h_m_s)))
+
+
+def link_time(href: str) -> float:
+    return float(re.search(r"[?&]t=([\d.]+)", href).group(1))
+
+
+# --- accessibility basics ---------------------------------------------------------------
+
+UNNAMED = """() => {
+  const shown = (e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden';
+  const text = (id) => document.getElementById(id)?.textContent || '';
+  const name = (e) => (e.getAttribute('aria-label')
+    || (e.getAttribute('aria-labelledby') || '').split(' ').map(text).join(' ')
+    || [...(e.labels || [])].map((l) => l.textContent).join(' ')
+    || (e.tagName === 'BUTTON' ? e.textContent : '') || e.title || '').trim();
+  const controls = [...document.querySelectorAll('input, button, select, textarea, video')];
+  const unnamed = controls.filter(shown).filter((e) => !name(e));
+  const noAlt = [...document.querySelectorAll('img:not([alt])')];
+  return [...unnamed, ...noAlt].map((e) => e.outerHTML.slice(0, 120));
+}"""
+
+FOCUSABLE = """() => {
+  const sel = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, '
+    + 'video[controls], [tabindex]:not([tabindex="-1"])';
+  const all = [...document.querySelectorAll(sel)].filter((e) =>
+    e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'
+    && !e.closest('dialog:not([open])'));
+  all.forEach((e, i) => { e.dataset.tabCheck = i; });
+  window.tabReached = new Set();
+  document.addEventListener('focusin', (ev) => {
+    const i = ev.target.dataset && ev.target.dataset.tabCheck;
+    if (i !== undefined) window.tabReached.add(Number(i));
+  }, true);
+  document.activeElement.blur();
+  return all.length;
+}"""
+
+CONTRAST = """(selectors) => {
+  const rgb = (s) => { const m = s.match(/[\\d.]+/g).map(Number);
+                       return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
+  const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+  const back = (e) => { for (; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor); if (c.a > 0.5) return c; }
+    return {r: 255, g: 255, b: 255, a: 1}; };
+  const out = {};
+  for (const sel of selectors) {
+    const found = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length);
+    out[sel] = found.slice(0, 20).map((e) => {
+      const [hi, lo] = [lum(rgb(getComputedStyle(e).color)), lum(back(e))].sort((a, b) => b - a);
+      return (hi + 0.05) / (lo + 0.05);
+    });
+  }
+  return out;
+}"""
+
+COMMON = ["body", "header nav a", "#who", "main h1, main h2", "button"]
+
+
+def check_accessible(page: Page, contrast: list[str]) -> None:
+    """Named controls, every focusable element reached by Tab, contrast >= 4.5:1."""
+    assert page.evaluate(UNNAMED) == []
+    total = page.evaluate(FOCUSABLE)
+    assert total > 0
+    presses = 0
+    while presses < 4 * total + 20:  # every element once, the video's own controls too
+        for _ in range(10):
+            page.keyboard.press("Tab")
+        presses += 10
+        if page.evaluate("() => window.tabReached.size") == total:
+            break
+    missing = page.evaluate(
+        """(n) => [...Array(n).keys()].filter((i) => !window.tabReached.has(i))
+        .map((i) => document.querySelector(`[data-tab-check="${i}"]`).outerHTML.slice(0, 100))""",
+        total,
+    )
+    assert missing == [], f"not reached by Tab in {presses} presses"
+    ratios = page.evaluate(CONTRAST, COMMON + contrast)
+    assert all(ratios[sel] for sel in contrast), {s: r for s, r in ratios.items() if not r}
+    low = {sel: min(r) for sel, r in ratios.items() if r and min(r) < 4.5}
+    assert low == {}
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def test_a_search_result_opens_its_moment_and_plays(ui: Ui, open_page: OpenPage) -> None:
+    page = open_page("#/search")
+    page.get_by_label("Search", exact=True).fill("north bridge")
+    page.keyboard.press("Enter")
+    first = page.locator(".moment").first
+    first.wait_for()
+    assert "briefing.mp4" in page.locator(".group h2").first.text_content()
+    start = link_time(first.get_attribute("href"))
+    assert 14.0 - 0.5 <= start <= 21.0, start
+    assert re.fullmatch(rf"0:1\d\.\d ({SOURCES})", first.locator(".meta").text_content().strip())
+    marked = {m.lower() for m in first.locator("mark").all_text_contents()}
+    assert marked and marked <= {"north", "bridge"}, marked
+    page.wait_for_function("() => document.querySelector('.moment img').naturalWidth > 0")
+    check_accessible(page, [".moment .text", ".moment .time", ".badge", "mark", ".muted"])
+    ui.shot(page, "search", docs=True)
+
+    first.click()
+    state = wait_ready(page)
+    assert page.url.endswith(f"#/video/{ui.video_id}?t={start:g}")
+    assert abs(state["t"] - start) < 1.0, state
+    assert state["src"].endswith(f"/v1/videos/{ui.video_id}/file")  # H.264 MP4: as is
+    wait_advancing(page, state["t"] + 0.5)  # it plays, after the click, by itself
+    assert video_state(page)["error"] is None
+    page.locator(".word.current").wait_for()
+    page.evaluate("() => document.querySelector('video').pause()")
+    check_accessible(page, [".lane .bar", ".transcript .tc", ".word", ".clock", ".lane-name"])
+    ui.shot(page, "video", docs=True)
+
+
+def test_an_answer_cites_and_its_chip_seeks(ui: Ui, open_page: OpenPage) -> None:
+    page = open_page("#/ask")
+    page.get_by_label("Question").fill("When is the north bridge inspection scheduled?")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator(".answer")
+    answer.wait_for(timeout=60_000)
+    assert "Monday" in answer.text_content()
+    assert "unknown" not in (answer.get_attribute("class") or "")
+    chips = page.locator(".chip")
+    assert chips.count() >= 1
+    chip = chips.first
+    assert re.fullmatch(rf"briefing\.mp4 · 0:\d\d\.\d · ({SOURCES})", chip.text_content())
+    assert page.locator(".plan dd").first.text_content().strip()
+    assert page.locator(".plan ol li").count() >= 1
+    check_accessible(page, [".answer", ".chip", ".plan dt", ".plan dd", ".plan li"])
+    ui.shot(page, "ask")
+
+    cited = link_time(chip.get_attribute("href"))
+    chip.click()
+    state = wait_ready(page)
+    assert abs(state["t"] - cited) < 1.0, (state, cited)
+    # The keyboard: arrows move 5 s, space plays and pauses.
+    page.evaluate("() => document.querySelector('video').pause()")
+    before = video_state(page)["t"]
+    page.locator("body").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "t => Math.abs(document.querySelector('video').currentTime - t) < 0.3", arg=before + 5
+    )
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "t => Math.abs(document.querySelector('video').currentTime - t) < 0.3", arg=before
+    )
+    page.keyboard.press("Space")
+    wait_advancing(page, before + 0.3)
+    page.keyboard.press("Space")
+    page.wait_for_function("() => document.querySelector('video').paused")
+    # "/" goes to the search box from anywhere.
+    page.keyboard.press("/")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'q'")
+
+
+def test_the_transcript_marks_the_word_being_said(ui: Ui, open_page: OpenPage) -> None:
+    speech = httpx.get(
+        f"{ui.base}/v1/videos/{ui.video_id}/speech", headers=ui.headers(), timeout=30
+    ).json()["items"]
+    words = sorted((w for s in speech for w in s["words"]), key=lambda w: w["start_s"])
+    sentence = set(re.findall(r"\w+", SENTENCE.lower()))
+
+    def said_at(t: float) -> str:
+        return [w for w in words if w["start_s"] <= t][-1]["word"].strip()
+
+    page = open_page(f"#/video/{ui.video_id}?t=15.5")
+    wait_ready(page)
+    seen = []
+    for t in (15.5, 17.5):
+        page.evaluate(
+            """t => new Promise((done) => { const v = document.querySelector('video');
+            v.pause(); v.addEventListener('seeked', done, {once: true}); v.currentTime = t; })""",
+            t,
+        )
+        now = video_state(page)["t"]
+        current = page.locator(".word.current")
+        expect = said_at(now)
+        page.wait_for_function(
+            "w => { const c = document.querySelectorAll('.word.current');"
+            " return c.length === 1 && c[0].textContent === w; }",
+            arg=expect,
+        )
+        assert current.get_attribute("aria-current") == "true"
+        assert re.sub(r"\W", "", expect.lower()) in sentence, expect
+        box = page.locator(".transcript").bounding_box()
+        at = current.bounding_box()
+        assert box["y"] <= at["y"] and at["y"] + at["height"] <= box["y"] + box["height"]
+        seen.append(expect)
+    assert seen[0] != seen[1]
+    # A lane's bar seeks too: the on-screen card's start.
+    texts = httpx.get(
+        f"{ui.base}/v1/videos/{ui.video_id}/text", headers=ui.headers(), timeout=30
+    ).json()["items"]
+    card = next(x for x in texts if "BRIDGE" in x["text"].upper())
+    page.locator(".lane-text .bar", has_text=card["text"]).first.click()
+    page.wait_for_function(
+        "t => Math.abs(document.querySelector('video').currentTime - t) < 1",
+        arg=card["start_s"],
+    )
+
+
+def test_sql_shows_rows_and_the_refusal_of_a_write(ui: Ui, open_page: OpenPage) -> None:
+    refused = httpx.post(
+        f"{ui.base}/v1/sql", json={"sql": "DELETE FROM videos"}, headers=ui.headers(), timeout=30
+    )
+    assert refused.status_code == 400
+    page = open_page("#/sql")
+    box = page.get_by_label("SQL (one read-only statement)")
+    box.fill("DELETE FROM videos")
+    page.get_by_role("button", name="Run").click()
+    error = page.locator(".error")
+    error.wait_for()
+    assert error.text_content() == refused.json()["detail"]
+    box.fill("SELECT file_name FROM videos ORDER BY id")
+    page.get_by_role("button", name="Run").click()
+    page.locator("table").wait_for()
+    assert page.locator("th").all_text_contents() == ["file_name"]
+    assert "briefing.mp4" in page.locator("td").all_text_contents()
+    check_accessible(page, ["th", "td", "caption", "textarea"])
+    ui.shot(page, "sql")
+
+
+def test_a_read_key_gets_no_upload(ui: Ui, open_page: OpenPage, tmp_path: Path) -> None:
+    page = open_page("#/library")
+    page.locator("table").wait_for()
+    names = page.locator("tbody td a").all_text_contents()
+    assert "briefing.mp4" in names and "vtest.avi" in names
+    assert page.locator("input[type=file]").count() == 0
+    assert page.locator(".note").text_content() == "This key can only read: no uploads."
+    check_accessible(page, ["th", "td", ".note", ".status"])
+    ui.shot(page, "library")
+
+    # A key that may ingest gets the control; a refused upload shows the server's reason.
+    page = open_page("#/library", scopes="read,ingest")
+    control = page.get_by_label("Add a video")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting notes, not a video\n" * 20)
+    control.set_input_files(str(notes))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Upload refused:").wait_for()
+    assert page.locator(".note").count() == 0
+
+
+def test_the_key_prompt_asks_and_the_key_then_works(
+    ui: Ui, open_page: OpenPage, browser: Browser
+) -> None:
+    page = open_page("#/search?q=north+bridge", scopes=None)
+    dialog = page.locator("#key-dialog")
+    dialog.wait_for()
+    assert dialog.get_attribute("open") is not None
+    assert page.evaluate(UNNAMED) == []
+    ui.shot(page, "key")
+    field = page.get_by_label("Key (kept in this tab only)")
+    field.fill("vk_" + "x" * 43)
+    page.get_by_role("button", name="Use key").click()
+    page.get_by_text("The key was refused: unknown or revoked API key.").wait_for()
+    field.fill(ui.keys["read"])
+    page.get_by_role("button", name="Use key").click()
+    dialog.wait_for(state="hidden")
+    expect(page.locator("#who")).to_contain_text("key “web ui read” (read)")
+    # The search the page was opened for ran; its thumbnails load with the cookie.
+    page.locator(".moment").first.wait_for()
+    page.wait_for_function("() => document.querySelector('.moment img').naturalWidth > 0")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "vidkg_key")
+    assert (cookie["value"], cookie["path"], cookie["sameSite"]) == (
+        ui.keys["read"],
+        "/v1",
+        "Strict",
+    )
+    assert cookie["expires"] == -1  # a session cookie
+    kept = page.evaluate("() => [sessionStorage.getItem('vidkg_key'), localStorage.length]")
+    assert kept == [ui.keys["read"], 0]
+
+
+def test_an_avi_plays_through_transcoded_clips(ui: Ui, open_page: OpenPage) -> None:
+    """vtest.avi (MPEG-4 part 2) plays from 58 s in the 0-60 s clip, then on into the
+    next window's clip."""
+    page = open_page(f"#/video/{ui.vtest_id}?t=58")
+    state = wait_ready(page, timeout=90_000)
+    assert f"/v1/videos/{ui.vtest_id}/clip?start_s=0&end_s=60" in state["src"]
+    assert abs(state["t"] - 58) < 1.0 and abs(clock_s(page) - 58) < 1.0, state
+    ensure_playing(page)
+    page.wait_for_function(
+        """() => { const v = document.querySelector('video');
+        return v.currentSrc.includes('start_s=60') && v.currentTime > 0.5 && !v.paused; }""",
+        timeout=90_000,
+    )
+    state = video_state(page)
+    assert state["error"] is None
+    assert 60.5 <= clock_s(page) <= 70, state
+    ui.shot(page, "clip")
+
+
+def test_the_ui_is_small_fast_and_talks_only_to_its_server(ui: Ui, open_page: OpenPage) -> None:
+    weight = sum(p.stat().st_size for p in STATIC.iterdir())
+    assert weight < BUDGET_BYTES, weight
+    page = open_page("#/search")
+    page.locator("#q").wait_for()
+    usable_ms = page.evaluate("() => performance.now()")
+    assert usable_ms < 1000, usable_ms
+    loaded = page.evaluate(
+        "() => performance.getEntriesByType('resource').map((r) => [r.name, r.decodedBodySize])"
+    )
+    assert loaded and all(name.startswith(ui.base) for name, _ in loaded), loaded
+    assert sum(size for name, size in loaded if "/ui/" in name) < BUDGET_BYTES
+    # Served with a policy that allows this origin only, and not in the API's document.
+    for path in ("/", "/ui/app.js"):
+        served = httpx.get(ui.base + path, timeout=10)
+        policy = served.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "unsafe" not in policy
+        assert served.headers["x-content-type-options"] == "nosniff"
+    paths = httpx.get(f"{ui.base}/openapi.json", timeout=10).json()["paths"]
+    ops = {"/healthz", "/readyz", "/metrics"}
+    assert [p for p in paths if not p.startswith("/v1/") and p not in ops] == []
