@@ -263,6 +263,22 @@ def test_events_after_and_before_an_event(client: TestClient, sample: Ingested) 
     _problem(client, f"{path}/after", 422, n=0)
 
 
+def test_path_and_central_are_the_clis(client: TestClient, sample: Ingested) -> None:
+    card = _entity(client, "text", "NORTH BRIDGE CLOSED")
+    maria = _entity(client, "name", "Maria Lopez")
+    a, b = f"entity:{card['id']}", f"entity:{maria['id']}"
+    steps = _get(client, "/v1/graph/path", a=a, b=b)
+    assert steps[0]["node"]["node"] == a and steps[-1]["node"]["node"] == b
+    assert steps[0]["via"] is None and all(s["via"] for s in steps[1:])
+    listed = _cli(sample, "path", a, b, "--json")
+    assert json.loads(listed.stdout) == [{"via": s["via"], **s["node"]} for s in steps]
+    top = _get(client, "/v1/graph/central", video_id=sample.video_id, top=3)
+    assert len(top) == 3 and top[0]["score"] >= top[1]["score"] >= top[2]["score"]
+    assert all(t["why"] for t in top)
+    _problem(client, "/v1/graph/path", 422, a="entity:x", b=b)
+    _problem(client, "/v1/graph/path", 404, a="entity:999999", b=b)
+
+
 @pytest.mark.parametrize("scope", ["video", "library"])
 def test_graphml_and_json_exports_hold_the_same_graph(
     client: TestClient, sample: Ingested, scope: str

@@ -51,3 +51,19 @@ class NodeOut(BaseModel):
 class NeighbourOut(BaseModel):
     hops: int = Field(description="Edges away (either direction).", examples=[1])
     node: NodeOut
+
+
+class PathStepOut(BaseModel):
+    via: str | None = Field(description="The edge that led here (None for the first node).")
+    node: NodeOut
+
+
+class RankedOut(BaseModel):
+    model_config = RECORDS
+
+    node: NodeOut
+    score: float = Field(description="PageRank over events and entities.")
+    mentions: int
+    events: int
+    neighbours: int
+    why: str = Field(description="Why it ranks here, in words.")

@@ -1,5 +1,5 @@
 """The event knowledge graph: entities, an entity's timeline, neighbours, what happened
-after or before an event, and exports.
+after or before an event, paths, central entities, and exports.
 
 Every handler calls :class:`graph.service.GraphService` (``app.graph``), exactly as
 ``vidkg graph ...`` does, so the CLI and the API cannot disagree.
@@ -13,7 +13,14 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import Reader
 from api.defs.common import Page
-from api.defs.graph import AppearanceOut, EntityOut, NeighbourOut, NodeOut
+from api.defs.graph import (
+    AppearanceOut,
+    EntityOut,
+    NeighbourOut,
+    NodeOut,
+    PathStepOut,
+    RankedOut,
+)
 from api.deps import AppServices, Services
 from api.evidence import video_exists
 from api.problems import Problem
@@ -137,6 +144,41 @@ def _after(app: AppServices, event_id: int, n: int, said: bool, before: bool) ->
     except NodeNotFound as exc:
         raise Problem(404, str(exc)) from None
     return [NodeOut.model_validate(x) for x in rows]
+
+
+Node = Annotated[
+    str,
+    Query(
+        min_length=3,
+        max_length=40,
+        pattern=r"^(entity|event):[0-9]{1,19}$",
+        description="entity:ID or event:ID",
+    ),
+]
+
+
+@router.get("/path", response_model=list[PathStepOut])
+def path(
+    a: Node, b: Node, _: Reader, app: Services, video_id: VideoScope = None
+) -> list[PathStepOut]:
+    """How two nodes are connected: the shortest path (empty when they are not), as
+    `vidkg graph path` prints it."""
+    try:
+        steps = app.graph.path(a, b, _scope(app, video_id))
+    except (NodeNotFound, ValueError) as exc:
+        raise Problem(404, str(exc)) from None
+    return [PathStepOut(via=via, node=NodeOut.model_validate(n)) for n, via in steps]
+
+
+@router.get("/central", response_model=list[RankedOut])
+def central(
+    _: Reader,
+    app: Services,
+    video_id: VideoScope = None,
+    top: Annotated[int, Query(ge=1, le=1000, description="How many entities.")] = 10,
+) -> list[RankedOut]:
+    """The most central entities (PageRank over events and entities), with why."""
+    return [RankedOut.model_validate(r) for r in app.graph.central(_scope(app, video_id), top)]
 
 
 EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
