@@ -23,26 +23,41 @@ from retrieval.types import Citation, EvidenceRef, Hit, Source
 
 NEIGHBOUR_S = 8.0  # context on each side of a moment
 
+# Windows are read all at once: one statement per table over every (video, a, b) window
+# (``unnest ... WITH ORDINALITY`` numbers them), not four statements per moment.
 _SPEECH = text(
-    "SELECT id, start_s, end_s, text, words FROM speech_segments"
-    " WHERE video_id = :v AND end_s >= :a AND start_s <= :b ORDER BY start_s"
+    "SELECT w.n, t.id, t.start_s, t.end_s, t.text, t.words"
+    " FROM unnest(CAST(:vs AS bigint[]), CAST(:va AS float8[]), CAST(:vb AS float8[]))"
+    " WITH ORDINALITY AS w(v, a, b, n)"
+    " JOIN speech_segments t ON t.video_id = w.v AND t.end_s >= w.a AND t.start_s <= w.b"
+    " ORDER BY w.n, t.start_s"
 )
 _TEXTS = text(
-    "SELECT id, start_s, end_s, text FROM onscreen_text"
-    " WHERE video_id = :v AND end_s >= :a AND start_s <= :b ORDER BY start_s, id"
+    "SELECT w.n, t.id, t.start_s, t.end_s, t.text"
+    " FROM unnest(CAST(:vs AS bigint[]), CAST(:va AS float8[]), CAST(:vb AS float8[]))"
+    " WITH ORDINALITY AS w(v, a, b, n)"
+    " JOIN onscreen_text t ON t.video_id = w.v AND t.end_s >= w.a AND t.start_s <= w.b"
+    " ORDER BY w.n, t.start_s, t.id"
 )
 _CAPTIONS = text(
-    "SELECT id, start_s, end_s, text FROM captions"
-    " WHERE video_id = :v AND end_s >= :a AND start_s <= :b ORDER BY start_s"
+    "SELECT w.n, t.id, t.start_s, t.end_s, t.text"
+    " FROM unnest(CAST(:vs AS bigint[]), CAST(:va AS float8[]), CAST(:vb AS float8[]))"
+    " WITH ORDINALITY AS w(v, a, b, n)"
+    " JOIN captions t ON t.video_id = w.v AND t.end_s >= w.a AND t.start_s <= w.b"
+    " ORDER BY w.n, t.start_s"
 )
 _OBJECTS = text(
-    "SELECT min(id), min(start_s), max(end_s), label || ' x' || count(*) FROM tracks"
-    " WHERE video_id = :v AND end_s >= :a AND start_s <= :b AND detection_count >= 2"
-    " GROUP BY label ORDER BY label"
+    "SELECT w.n, min(t.id), min(t.start_s), max(t.end_s), t.label || ' x' || count(*)"
+    " FROM unnest(CAST(:vs AS bigint[]), CAST(:va AS float8[]), CAST(:vb AS float8[]))"
+    " WITH ORDINALITY AS w(v, a, b, n)"
+    " JOIN tracks t ON t.video_id = w.v AND t.end_s >= w.a AND t.start_s <= w.b"
+    " AND t.detection_count >= 2 GROUP BY w.n, t.label ORDER BY w.n, t.label"
 )
-_KEYFRAME = text(
-    "SELECT image_path FROM frames WHERE video_id = :v AND image_path IS NOT NULL"
-    " ORDER BY abs(t_s - :t) LIMIT 1"
+_KEYFRAMES = text(
+    "SELECT w.n, (SELECT f.image_path FROM frames f WHERE f.video_id = w.v"
+    " AND f.image_path IS NOT NULL ORDER BY abs(f.t_s - w.t) LIMIT 1)"
+    " FROM unnest(CAST(:vs AS bigint[]), CAST(:ts AS float8[])) WITH ORDINALITY AS w(v, t, n)"
+    " ORDER BY w.n"
 )
 
 
@@ -95,23 +110,38 @@ def estimate_tokens(s: str) -> int:
 
 def read_window(s: Session, video_id: int, a: float, b: float) -> list[EvidenceItem]:
     """Every speech segment, text, caption and object summary of a video in [a, b]."""
-    p = {"v": video_id, "a": a, "b": b}
-    items = [
-        EvidenceItem(
-            0, video_id, x, y, Source.SPEECH, t, EvidenceRef("speech_segments", i), parse_words(w)
-        )
-        for i, x, y, t, w in s.execute(_SPEECH, p)
-    ]
+    return read_windows(s, [(video_id, a, b)])[0]
+
+
+def read_windows(
+    s: Session, windows: Sequence[tuple[int, float, float]]
+) -> list[list[EvidenceItem]]:
+    """``read_window`` of each (video, a, b), in four statements whatever their number."""
+    p = {
+        "vs": [w[0] for w in windows],
+        "va": [w[1] for w in windows],
+        "vb": [w[2] for w in windows],
+    }
+    out: list[list[EvidenceItem]] = [[] for _ in windows]
+    for n, i, x, y, t, w in s.execute(_SPEECH, p):
+        v = windows[n - 1][0]
+        ref = EvidenceRef("speech_segments", i)
+        out[n - 1].append(EvidenceItem(0, v, x, y, Source.SPEECH, t, ref, parse_words(w)))
     for stmt, source, table in (
         (_TEXTS, Source.TEXT, "onscreen_text"),
         (_CAPTIONS, Source.CAPTION, "captions"),
         (_OBJECTS, Source.OBJECT, "tracks"),
     ):
-        items += [
-            EvidenceItem(0, video_id, x, y, source, t, EvidenceRef(table, i))
-            for i, x, y, t in s.execute(stmt, p)
-        ]
-    return items
+        for n, i, x, y, t in s.execute(stmt, p):
+            v = windows[n - 1][0]
+            out[n - 1].append(EvidenceItem(0, v, x, y, source, t, EvidenceRef(table, i)))
+    return out
+
+
+def _keyframes(s: Session, moments: Sequence[Hit]) -> list[str | None]:
+    """The keyframe nearest each moment's middle (one statement)."""
+    p = {"vs": [m.video_id for m in moments], "ts": [(m.start_s + m.end_s) / 2 for m in moments]}
+    return [path for _, path in s.execute(_KEYFRAMES, p)]
 
 
 def pack(s: Session, moments: Sequence[Hit], budget: int, max_moments: int = 20) -> Packed:
@@ -119,8 +149,11 @@ def pack(s: Session, moments: Sequence[Hit], budget: int, max_moments: int = 20)
     chosen: dict[EvidenceRef, EvidenceItem] = {}
     used = 0
     keyframes: list[str] = []
-    for rank, m in enumerate(moments[:max_moments], start=1):
-        window = read_window(s, m.video_id, m.start_s - NEIGHBOUR_S, m.end_s + NEIGHBOUR_S)
+    best = list(moments[:max_moments])
+    spans = [(m.video_id, m.start_s - NEIGHBOUR_S, m.end_s + NEIGHBOUR_S) for m in best]
+    windows = read_windows(s, spans) if best else []
+    frames = _keyframes(s, best) if best else []
+    for rank, (m, window, path) in enumerate(zip(best, windows, frames, strict=True), start=1):
         refs = {m.ref, *m.refs}
         window.sort(key=lambda i: (i.ref not in refs, abs(i.start_s - m.start_s)))
         for item in window:
@@ -142,7 +175,6 @@ def pack(s: Session, moments: Sequence[Hit], budget: int, max_moments: int = 20)
                 item.words,
                 hit_rank,
             )
-        path = s.execute(_KEYFRAME, {"v": m.video_id, "t": (m.start_s + m.end_s) / 2}).scalar()
         if path and path not in keyframes:
             keyframes.append(path)
     ordered = sorted(chosen.values(), key=lambda i: (i.video_id, i.start_s, i.source.value))
