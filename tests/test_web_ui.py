@@ -5,8 +5,10 @@ downloaded).
 What a person does, checked by what they would see: a search result opens the video at
 its moment and plays it; an answer's citation seeks the player; the transcript marks the
 word being said; SQL refusals are shown; a read-only key gets no upload; the key prompt;
-an AVI no browser plays, played through transcoded clips across a window's end. Every
-page is checked for names of its controls, reachability by Tab, and text contrast.
+an AVI no browser plays, played through transcoded clips across a window's end (windows
+sized by /v1/me's clip_max_s); search filters kept in the link; an answer scoped to one video;
+an entity's timeline opening the video at its moment. Every page is checked for names of
+its controls, reachability by Tab, and text contrast.
 Screenshots (1280x800) go to a temporary folder; with VIDKG_UPDATE_SCREENSHOTS=1 the
 search and video ones also replace docs/screenshots (shown in README).
 """
@@ -367,6 +369,85 @@ def test_the_transcript_marks_the_word_being_said(ui: Ui, open_page: OpenPage) -
         "t => Math.abs(document.querySelector('video').currentTime - t) < 1",
         arg=card["start_s"],
     )
+
+
+def test_search_filters_narrow_and_stay_in_the_link(ui: Ui, open_page: OpenPage) -> None:
+    page = open_page("#/search")
+    page.get_by_label("text", exact=True).check()
+    page.get_by_label("Video").select_option(str(ui.video_id))
+    page.get_by_label("Search", exact=True).fill("north bridge")
+    page.keyboard.press("Enter")
+    page.locator(".moment").first.wait_for()
+    assert "sources=text" in page.url and f"video_ids={ui.video_id}" in page.url, page.url
+    badges = page.locator(".moment .badge").all_text_contents()
+    assert badges and set(badges) == {"text"}, badges
+    first = page.locator(".moment").first
+    assert "NORTH BRIDGE CLOSED" in first.locator(".text").text_content().upper()
+    assert 14.0 - 0.5 <= link_time(first.get_attribute("href")) <= 21.0
+    check_accessible(page, [".moment .text", ".badge", "legend", ".check"])
+    # The link alone restores the filters and the search.
+    page = open_page(f"#/search?q=north+bridge&sources=text&video_ids={ui.video_id}&start_s=1000")
+    page.get_by_text("Nothing found").wait_for()
+    assert page.get_by_label("text", exact=True).is_checked()
+    assert page.get_by_label("From (s)").input_value() == "1000"
+    assert page.get_by_label("Video").input_value() == str(ui.video_id)
+
+
+def test_ask_in_one_video(ui: Ui, open_page: OpenPage) -> None:
+    page = open_page("#/ask")
+    page.get_by_label("Scope").select_option(str(ui.video_id))
+    page.get_by_label("Question").fill("When is the north bridge inspection scheduled?")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator(".answer")
+    answer.wait_for(timeout=60_000)
+    assert f"video_ids={ui.video_id}" in page.url, page.url
+    assert "Monday" in answer.text_content()
+    assert page.get_by_label("Scope").input_value() == str(ui.video_id)
+
+
+def test_an_entity_shows_its_timeline_and_neighbours(ui: Ui, open_page: OpenPage) -> None:
+    listed = httpx.get(
+        f"{ui.base}/v1/graph/entities", params={"kind": "text"}, headers=ui.headers(), timeout=30
+    ).json()["items"]
+    card = next(e for e in listed if "NORTH BRIDGE" in e["name"].upper())
+    page = open_page("#/search")
+    page.get_by_role("link", name="Entities").click()
+    page.get_by_label("Kind").select_option("text")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name=card["name"], exact=True).click()
+    expect(page.locator(".ent-title")).to_have_text(card["name"])
+    times = page.locator(".timeline a")
+    times.first.wait_for()
+    at = next(a for a in times.all() if 14.0 - 0.5 <= link_time(a.get_attribute("href")) <= 21.0)
+    assert page.locator(".near li").count() >= 1
+    assert page.locator("svg.graph title").text_content().startswith(card["name"])
+    check_accessible(page, [".ent-list a", ".timeline a", ".near a", ".muted"])
+    ui.shot(page, "entities")
+
+    wanted = link_time(at.get_attribute("href"))
+    at.click()
+    state = wait_ready(page)
+    assert abs(state["t"] - wanted) < 1.0, (state, wanted)
+
+
+def test_the_clip_window_follows_the_servers_limit(ui: Ui, open_page: OpenPage) -> None:
+    """With clip_max_s at 30 (from /v1/me), 45 s is played from the 30-60 s window."""
+    page = open_page("#/library")
+
+    def lower(route):  # noqa: ANN001
+        served = route.fetch()
+        body = served.json()
+        body["limits"]["clip_max_s"] = 30
+        route.fulfill(response=served, json=body)
+
+    page.route("**/v1/me", lower)
+    page.goto(f"{ui.base}/#/video/{ui.vtest_id}?t=45")
+    page.reload()  # a new hash alone does not load the page (nor ask /v1/me) again
+    page.wait_for_function(
+        "() => (document.querySelector('video')?.getAttribute('src') || '')"
+        ".endsWith('/clip?start_s=30&end_s=60')"
+    )
+    expect(page.locator(".video-page .muted").first).to_contain_text("30 s transcoded clips")
 
 
 def test_sql_shows_rows_and_the_refusal_of_a_write(ui: Ui, open_page: OpenPage) -> None:

@@ -1,9 +1,11 @@
 // app.js: the entry point. Asks who the key is (/v1/me, which opens the key prompt on a
 // 401), then routes on the URL's hash: #/search?q=, #/ask?q=, #/video/3?t=14.6,
-// #/library, #/sql. Moving within the same video seeks instead of reloading the page.
+// #/entities?kind=&name=&id=, #/library, #/sql. Moving within the same video seeks
+// instead of reloading the page.
 
 import { api, forgetKey, forgetVideos, hasKey, restoreCookie } from "./api.js";
 import { clear, el, errorBox, parseHash } from "./dom.js";
+import { entities } from "./entities.js";
 import * as pages from "./pages.js";
 import * as video from "./video.js";
 
@@ -38,9 +40,11 @@ function route() {
   }
   shown?.cleanup?.();
   shown = null;
-  const page = ["search", "ask", "library", "sql"].includes(r.page) ? pages[r.page] : null;
+  const all = { ...pages, entities };
+  const names = ["search", "ask", "entities", "library", "sql"];
+  const page = names.includes(r.page) ? all[r.page] : null;
   if (r.page === "video") {
-    const ctl = video.render(main, r);
+    const ctl = video.render(main, r, me);
     shown = { page: "video", id: r.id, cleanup: () => ctl.stop(), seek: (t) => ctl.seek(t) };
   } else if (page) {
     shown = { page: r.page, cleanup: page(main, r, me) };

@@ -15,7 +15,7 @@ import {
   videoLink,
 } from "./dom.js";
 
-function searchForm(page, name, label, value, button) {
+function searchForm(page, name, label, value, button, extra = { nodes: [], params: () => [] }) {
   const input = el("input", { id: name, name, type: "search", value, autocomplete: "off" });
   const form = el(
     "form",
@@ -23,19 +23,67 @@ function searchForm(page, name, label, value, button) {
     el("label", { for: name }, label),
     input,
     el("button", { type: "submit" }, button),
+    extra.nodes,
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const q = input.value.trim();
-    if (q) location.hash = link(page, null, { q });
+    if (q) location.hash = link(page, null, [["q", q], ...extra.params()]);
   });
   return { form, input };
+}
+
+// A select of the library's videos ("All videos" or one), set from the route's video_ids.
+// Until the list comes, the chosen one is an option already, so it is searched in at once.
+export function videoSelect(id, chosen) {
+  const all = el("option", { value: "" }, "All videos");
+  const select = el("select", { id }, all, chosen ? el("option", { value: chosen }, chosen) : null);
+  select.value = chosen || "";
+  api("/v1/videos?limit=1000").then((page) => {
+    clear(select, all, page.items.map((v) => el("option", { value: v.video_id }, v.file_name)));
+    select.value = chosen || "";
+  }, () => {});
+  return select;
+}
+
+const SOURCES = ["speech", "text", "object", "caption", "event", "visual"];
+
+// The search filters: sources, one video, a time span; read from and written to the hash.
+function searchFilters(params) {
+  const picked = params.getAll("sources");
+  const boxes = SOURCES.map((s) =>
+    el("input", { type: "checkbox", name: "sources", value: s, checked: picked.includes(s) }));
+  const pick = videoSelect("video", params.get("video_ids"));
+  const num = (id, key, text) => [
+    el("label", { for: id }, text),
+    el("input", { id, type: "number", min: 0, step: "any", class: "secs",
+      value: params.get(key) || "" }),
+  ];
+  const from = num("from", "start_s", "From (s)");
+  const to = num("to", "end_s", "To (s)");
+  const nodes = el(
+    "div",
+    { class: "filters" },
+    el("fieldset", {}, el("legend", {}, "Sources"),
+      boxes.map((b) => el("label", { class: "check" }, b, b.value))),
+    el("label", { for: "video" }, "Video"),
+    pick,
+    from,
+    to,
+  );
+  const params2 = () => [
+    ...boxes.filter((b) => b.checked).map((b) => ["sources", b.value]),
+    ...[["video_ids", pick], ["start_s", from[1]], ["end_s", to[1]]]
+      .filter(([, c]) => c.value !== "").map(([k, c]) => [k, c.value]),
+  ];
+  return { nodes, params: params2 };
 }
 
 // Search: moments grouped by video, each a link to the video page at its start.
 export function search(main, route) {
   const q = route.params.get("q") || "";
-  const { form, input } = searchForm("search", "q", "Search", q, "Search");
+  const filters = searchFilters(route.params);
+  const { form, input } = searchForm("search", "q", "Search", q, "Search", filters);
   const out = el("div", { class: "results", "aria-live": "polite" });
   clear(main, el("h1", { class: "sr-only" }, "Search"), form, out);
   if (!q) {
@@ -45,7 +93,7 @@ export function search(main, route) {
   }
   out.append(el("p", { class: "muted" }, "Searching…"));
   const started = performance.now();
-  api(`/v1/search?${new URLSearchParams({ q })}`)
+  api(`/v1/search?${new URLSearchParams([["q", q], ...filters.params()])}`)
     .then((found) => showMoments(out, found, queryWords(q), performance.now() - started))
     .catch((error) => clear(out, errorBox(error)));
 }
@@ -99,7 +147,12 @@ function moment(m, words) {
 // Ask: the answer (or "I don't know"), its citations as chips, and the plan.
 export function ask(main, route) {
   const q = route.params.get("q") || "";
-  const { form, input } = searchForm("ask", "question", "Question", q, "Ask");
+  const scope = videoSelect("scope", route.params.get("video_ids"));
+  const extra = {
+    nodes: [el("label", { for: "scope" }, "Scope"), scope],
+    params: () => (scope.value ? [["video_ids", scope.value]] : []),
+  };
+  const { form, input } = searchForm("ask", "question", "Question", q, "Ask", extra);
   const out = el("div", { class: "results", "aria-live": "polite" });
   clear(main, el("h1", { class: "sr-only" }, "Ask"), form, out);
   if (!q) {
@@ -108,7 +161,8 @@ export function ask(main, route) {
     return;
   }
   out.append(el("p", { class: "muted" }, "Thinking…"));
-  api("/v1/ask", { method: "POST", json: { question: q, video_ids: [] } })
+  const ids = route.params.getAll("video_ids").map(Number);
+  api("/v1/ask", { method: "POST", json: { question: q, video_ids: ids } })
     .then((answer) => showAnswer(out, answer))
     .catch((error) => clear(out, errorBox(error)));
 }

@@ -10,7 +10,7 @@
 import { api, video as videoInfo } from "./api.js";
 import { clear, el, errorBox, tc } from "./dom.js";
 
-const CLIP_S = 60; // within the server's clip_max_s (120 s by default); aligned, so cached
+const CLIP_S = 60; // at most; less where /v1/me's limits.clip_max_s is lower; aligned, so cached
 const WEB_CONTAINERS = /mp4|webm/;
 const WEB_VIDEO = new Set(["h264", "vp8", "vp9", "av1"]);
 const WEB_AUDIO = new Set(["aac", "opus", "vorbis", "mp3"]);
@@ -26,10 +26,10 @@ export function playable(v) {
 
 // Plays one video, whole or window by window; times are always the video's own.
 class Player {
-  constructor(element, info, report) {
+  constructor(element, info, report, clipMax) {
     this.v = element;
     this.report = report; // shows why the media failed
-    this.clipS = CLIP_S;
+    this.clipS = Math.min(CLIP_S, clipMax > 0 ? clipMax : CLIP_S);
     this.id = info.video_id;
     this.end = Math.min(info.duration_s, info.decodable_s ?? info.duration_s);
     this.direct = playable(info);
@@ -136,7 +136,7 @@ function pack(items, max = 4) {
     });
 }
 
-export function render(main, route) {
+export function render(main, route, me) {
   const id = Number(route.id);
   const start = Number(route.params.get("t") || 0);
   const out = el("div", { class: "video-page" }, el("p", { class: "muted" }, "Loading…"));
@@ -144,18 +144,18 @@ export function render(main, route) {
   let left = false; // the page was left before the video's details came
   const page = { seek: () => {}, stop: () => (left = true) };
   videoInfo(id)
-    .then((info) => left || build(out, info, start, page, route.params.has("t")))
+    .then((info) => left || build(out, info, start, page, route.params.has("t"), me))
     .catch((error) => clear(out, errorBox(error)));
   return page;
 }
 
-function build(out, info, start, page, autoplay) {
+function build(out, info, start, page, autoplay, me) {
   const element = el("video", { controls: true, preload: "auto", "aria-label": info.file_name });
   const problem = el("p", { class: "error", role: "alert", hidden: true });
   const player = new Player(element, info, (detail) => {
     problem.textContent = `The video cannot be played: ${detail}`;
     problem.hidden = false;
-  });
+  }, me?.limits?.clip_max_s);
   const clock = el("output", { class: "clock", "aria-label": "Time" });
   const scrub = el("input", {
     type: "range",
@@ -205,7 +205,7 @@ function build(out, info, start, page, autoplay) {
     info.status,
     tc(player.end),
     `${container}, ${info.video_codec || "no video"}`,
-    player.direct ? "streamed as is" : `played in ${CLIP_S} s transcoded clips`,
+    player.direct ? "streamed as is" : `played in ${player.clipS} s transcoded clips`,
   ];
   const indexed = info.scenes + info.speech_segments + info.onscreen_texts + info.tracks > 0;
   const empty = "Nothing indexed yet: the lanes fill after ingest.";
