@@ -107,10 +107,10 @@ async def _progress_events(
     while not await request.is_disconnected():
         state = await run_in_threadpool(lambda: progress(app.db, store.get(job_id)))
         data = state.to_json()
-        data.pop("idle_s", None)  # changes every poll; not news
+        idle = data.pop("idle_s", None)  # changes every poll; not news
         body = json.dumps(data, default=str)
         if body != last:
-            yield {"event": "progress", "data": json.dumps(state.to_json(), default=str)}
+            yield {"event": "progress", "data": json.dumps({**data, "idle_s": idle}, default=str)}
             last = body
         if state.over:
             yield {"event": "end", "data": json.dumps({"status": state.status})}
