@@ -219,28 +219,86 @@ async function showAnswer(out, a) {
   );
 }
 
-// Library: the videos, and an upload for keys that may ingest.
+// Library: the videos, each queued or running ingest's progress (server-sent events),
+// an upload and a server path to register for keys that may ingest, delete for admins.
+const STREAMS = 3; // event streams at once (a browser opens ~6 connections a host); others poll
+
 export function library(main, route, me) {
   const table = el("div", { "aria-live": "polite" }, el("p", { class: "muted" }, "Loading…"));
-  const mayIngest = me.scopes.includes("ingest") || me.scopes.includes("admin");
-  const upload = mayIngest ? uploadForm(() => load()) : null;
-  clear(
-    main,
-    el("h1", {}, "Library"),
-    upload ? upload.form : el("p", { class: "note" }, "This key can only read: no uploads."),
-    table,
-  );
+  const may = (scope) => me.scopes.includes(scope) || me.scopes.includes("admin");
+  const jobs = new Map(); // job_id -> {job, close}, the jobs followed
+  let left = false;
+  const show = (job) => {
+    const row = table.querySelector(`tr[data-video="${job.video_id}"]`);
+    if (!row) return;
+    const pct = Math.round(job.fraction_done * 100);
+    row.querySelector(".status").textContent = `${job.status} ${pct}%`;
+    const bar = row.querySelector("progress");
+    bar.hidden = false;
+    bar.value = job.fraction_done;
+  };
+  const over = (id) => {
+    jobs.get(id)?.close();
+    jobs.delete(id);
+    load();
+  };
+  const poll = (id) => {
+    const timer = setTimeout(() => api(`/v1/jobs/${id}`).then((job) => {
+      if (!jobs.has(id)) return;
+      jobs.get(id).job = job;
+      show(job);
+      ["queued", "running"].includes(job.status) ? poll(id) : over(id);
+    }, () => over(id)), 2000);
+    jobs.get(id).close = () => clearTimeout(timer);
+  };
+  const follow = (job) => {
+    if (left || jobs.has(job.job_id)) return;
+    const id = job.job_id;
+    jobs.set(id, { job, close: () => {} });
+    show(job);
+    if ([...jobs.values()].filter((j) => j.stream).length >= STREAMS) return poll(id);
+    const source = new EventSource(`/v1/jobs/${id}/events`);
+    Object.assign(jobs.get(id), { stream: true, close: () => source.close() });
+    source.addEventListener("progress", (e) => show((jobs.get(id).job = JSON.parse(e.data))));
+    source.addEventListener("end", () => over(id));
+    source.onerror = () => { // the stream broke (or was refused): poll instead
+      source.close();
+      if (!jobs.has(id)) return;
+      jobs.get(id).stream = false;
+      poll(id);
+    };
+  };
+  const remove = (v) => api(`/v1/videos/${v.video_id}`, { method: "DELETE" }).then(load);
   const load = () =>
-    api("/v1/videos?limit=1000")
-      .then((page) => clear(table, videoTable(page)))
+    left || api("/v1/videos?limit=1000")
+      .then((page) => {
+        clear(table, videoTable(page, may("admin") && remove));
+        for (const { job } of jobs.values()) show(job);
+        for (const status of ["queued", "running"]) { // the jobs to follow
+          api(`/v1/jobs?status=${status}&limit=500`).then((p) => p.items.forEach(follow), () => {});
+        }
+      })
       .catch((error) => clear(table, errorBox(error)));
+  const added = (made) => {
+    load();
+    if (made.job) follow(made.job);
+  };
+  const forms = may("ingest")
+    ? [uploadForm(added), registerForm(added)]
+    : [el("p", { class: "note" }, "This key can only read: no uploads.")];
+  clear(main, el("h1", {}, "Library"), forms, table);
   load();
-  return () => upload?.stop();
+  return () => {
+    left = true;
+    for (const { close } of jobs.values()) close();
+    jobs.clear();
+  };
 }
 
-function videoTable(page) {
+function videoTable(page, remove) {
   if (!page.items.length) return el("p", { class: "muted" }, "No videos yet.");
   const cols = ["Id", "File", "Status", "Duration", "Scenes", "Speech", "Text", "Tracks", "Events"];
+  if (remove) cols.push("Actions");
   return el(
     "table",
     {},
@@ -252,85 +310,89 @@ function videoTable(page) {
       page.items.map((v) =>
         el(
           "tr",
-          {},
+          { data: { video: v.video_id } },
           el("td", {}, v.video_id),
           el("td", {}, el("a", { href: link("video", v.video_id) }, v.file_name)),
-          el("td", {}, el("span", { class: `status st-${v.status}` }, v.status)),
+          el("td", {}, el("span", { class: `status st-${v.status}` }, v.status), " ",
+            el("progress", { max: 1, value: 0, hidden: true,
+              "aria-label": `Ingest progress of ${v.file_name}` })),
           el("td", { class: "num" }, duration(v.duration_s)),
           [v.scenes, v.speech_segments, v.onscreen_texts, v.tracks, v.events].map((n) =>
             el("td", { class: "num" }, n),
           ),
+          remove ? el("td", {}, deleteControl(v, remove)) : null,
         ),
       ),
     ),
   );
 }
 
-function uploadForm(refresh) {
-  const file = el("input", { id: "upload-file", type: "file", accept: "video/*,audio/*" });
-  const button = el("button", { type: "submit" }, "Upload");
+// Delete in two steps: "Delete" asks "Really delete NAME?", then Confirm or Cancel.
+function deleteControl(v, remove) {
+  const box = el("span", { class: "confirm" });
+  const ask = el("button", { type: "button", class: "danger",
+    "aria-label": `Delete ${v.file_name}`, onclick: () => {
+      const cancel = el("button", { type: "button", onclick: () => {
+        clear(box, ask);
+        ask.focus();
+      } }, "Cancel");
+      const yes = el("button", { type: "button", class: "danger", onclick: () => {
+        yes.disabled = cancel.disabled = true;
+        remove(v).catch((error) => clear(box, errorBox(error), ask));
+      } }, "Confirm");
+      clear(box, el("span", { role: "alert" }, `Really delete ${v.file_name}?`), " ", yes, " ",
+        cancel);
+      cancel.focus();
+    } }, "Delete");
+  return clear(box, ask);
+}
+
+// A form that adds a video (POST /v1/videos), says what came of it, and hands it on.
+function addForm(id, label, input, button, send, added) {
+  const go = el("button", { type: "submit" }, button);
   const state = el("p", { class: "muted", "aria-live": "polite" });
-  const bar = el("progress", { max: 1, value: 0, hidden: true, "aria-label": "Ingest progress" });
-  let source = null;
-  let timer = null;
-  const stop = () => {
-    source?.close();
-    clearTimeout(timer);
-  };
-  const show = (job) => {
-    bar.hidden = false;
-    bar.value = job.fraction_done;
-    state.textContent = `Job ${job.job_id}: ${job.status}, ${Math.round(job.fraction_done * 100)}%`;
-    if (job.error) state.textContent += ` (${job.error})`;
-  };
-  const poll = (id) =>
-    api(`/v1/jobs/${id}`).then((job) => {
-      show(job);
-      if (["queued", "running"].includes(job.status)) timer = setTimeout(() => poll(id), 2000);
-      else refresh();
-    });
-  const follow = (job) => {
-    show(job);
-    source = new EventSource(`/v1/jobs/${job.job_id}/events`);
-    source.addEventListener("progress", (e) => show(JSON.parse(e.data)));
-    source.addEventListener("end", () => {
-      source.close();
-      refresh();
-    });
-    source.onerror = () => {
-      source.close();
-      poll(job.job_id); // the stream broke (or was refused): poll instead
-    };
-  };
-  const form = el(
-    "form",
-    { class: "inline upload" },
-    el("label", { for: "upload-file" }, "Add a video"),
-    file,
-    button,
-    bar,
-    state,
-  );
+  const form = el("form", { class: "inline add" }, el("label", { for: id }, label), input, go,
+    state);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!file.files.length) return;
-    stop();
-    const body = new FormData();
-    body.append("file", file.files[0]);
-    button.disabled = true;
-    state.textContent = `Uploading ${file.files[0].name}…`;
+    const [body, doing, refused] = send();
+    if (!body) return;
+    go.disabled = true;
+    state.className = "muted";
+    state.textContent = doing;
     try {
-      const made = await api("/v1/videos", { method: "POST", form: body });
-      state.textContent = made.created ? "Uploaded." : "Already in the library.";
-      refresh();
-      if (made.job) follow(made.job);
+      const made = await api("/v1/videos", { method: "POST", ...body });
+      const what = made.created ? "added" : "already in the library";
+      state.textContent = `${made.video.file_name}: ${what}.`;
+      added(made);
     } catch (error) {
-      state.textContent = `Upload refused: ${error.message}`;
+      state.className = "error";
+      state.textContent = `${refused}: ${error.message}`;
     } finally {
-      button.disabled = false;
+      go.disabled = false;
     }
   });
-  return { form, stop };
+  return form;
+}
+
+function uploadForm(added) {
+  const file = el("input", { id: "upload-file", type: "file", accept: "video/*,audio/*" });
+  return addForm("upload-file", "Add a video", file, "Upload", () => {
+    const chosen = file.files[0];
+    if (!chosen) return [];
+    const form = new FormData();
+    form.append("file", chosen);
+    return [{ form }, `Uploading ${chosen.name}…`, "Upload refused"];
+  }, added);
+}
+
+function registerForm(added) {
+  const path = el("input", { id: "register-path", type: "text", autocomplete: "off",
+    spellcheck: "false", placeholder: "/archive/cam2.mp4" });
+  return addForm("register-path", "Or a file on the server", path, "Register", () => {
+    const json = { path: path.value.trim() };
+    return json.path ? [{ json }, `Registering ${json.path}…`, "Not registered"] : [];
+  }, added);
 }
 
 // SQL: one read-only statement; refusals show PostgreSQL's reason.

@@ -2,6 +2,10 @@
 // what was indexed (events, speech, on-screen text, object tracks) that seek when
 // clicked, and a transcript that follows playback word by word.
 //
+// The lanes span the whole timeline but hold only the rows of a window around the playhead
+// (LANE_S either side, every page of it), fetched again as the playhead nears the window's
+// edge or leaves it, so an hour-long archive loads minutes of rows, not all of them.
+//
 // A file the browser plays (MP4/WebM with web codecs) is streamed from /file with byte
 // ranges. Any other file plays through transcoded clips: the window of CLIP_S seconds
 // around the wanted time is loaded from /clip, the player's time is offset by the
@@ -14,7 +18,14 @@ const CLIP_S = 60; // at most; less where /v1/me's limits.clip_max_s is lower; a
 const WEB_CONTAINERS = /mp4|webm/;
 const WEB_VIDEO = new Set(["h264", "vp8", "vp9", "av1"]);
 const WEB_AUDIO = new Set(["aac", "opus", "vorbis", "mp3"]);
-const EVIDENCE_PAGES = 10; // of 1000 rows per kind: a first slice, not endless lanes
+const LANE_S = 300; // rows are loaded for the playhead ± this many seconds
+const MARGIN_S = 60; // nearer than this to the loaded window's edge: load the next
+const KINDS = [
+  ["Events", "events", (e) => e.title || e.kind],
+  ["Speech", "speech", (s) => s.text],
+  ["Text", "text", (x) => x.text],
+  ["Tracks", "tracks", (k) => `${k.label} #${k.track_key}`],
+];
 
 export function playable(v) {
   return (
@@ -104,20 +115,13 @@ class Player {
   }
 }
 
-async function all(path) {
+// Every page of a kind's rows overlapping [a, b] (the evidence endpoints' window).
+async function rows(path, a, b, limit) {
   const items = [];
-  let offset = 0;
-  let limit = 1000;
-  for (let i = 0; i < EVIDENCE_PAGES && offset !== null; i++) {
-    try {
-      const page = await api(`${path}?limit=${limit}&offset=${offset}`);
-      items.push(...page.items);
-      offset = page.next_offset;
-    } catch (error) {
-      const most = error.status === 422 && /limit: at most (\d+)/.exec(error.message);
-      if (!most) throw error;
-      limit = Number(most[1]); // the server's VIDKG_API__PAGE_MAX is lower
-    }
+  for (let offset = 0; offset != null; ) {
+    const page = await api(`${path}?start_s=${a}&end_s=${b}&limit=${limit}&offset=${offset}`);
+    items.push(...page.items);
+    offset = page.next_offset;
   }
   return items;
 }
@@ -167,15 +171,28 @@ function build(out, info, start, page, autoplay, me) {
   });
   scrub.addEventListener("input", () => player.seek(Number(scrub.value)));
   const transcript = el("ol", { class: "transcript", "aria-label": "Transcript" });
-  const lanes = el("div", { class: "lanes" });
+  const shown = el("p", { class: "muted", hidden: true }); // which window, if not all
+  const lanes = el("div", { class: "lanes" }, shown);
   const heads = [];
-  const lane = (name, items, label) => {
-    const area = el("div", { class: "lane-area" });
+  const pct = (t) => `${(100 * t) / player.end}%`;
+  const areas = KINDS.map(([name]) => {
+    const area = el("div", { class: "lane-area", onclick: (event) => {
+      if (event.target === area) player.seek((player.end * event.offsetX) / area.clientWidth);
+    } });
+    const title = el("span", { class: "lane-name" }, name);
+    lanes.append(el("div", { class: `lane lane-${name.toLowerCase()}`, role: "group",
+      "aria-label": name }, title, area));
+    return area;
+  });
+  const lane = (area, [name, , label], items, [a, b]) => {
     const head = el("span", { class: "head", "aria-hidden": "true" });
     heads.push(head);
+    const span = el("span", { class: "loaded", hidden: a <= 0 && b >= player.end });
+    span.style.left = pct(a);
+    span.style.width = pct(b - a);
     const packed = pack(items);
-    const rows = Math.max(1, ...packed.map(([, r]) => r + 1));
-    area.style.setProperty("--rows", rows);
+    area.style.setProperty("--rows", Math.max(1, ...packed.map(([, r]) => r + 1)));
+    clear(area, span);
     for (const [item, row] of packed) {
       const text = label(item);
       const bar = el(
@@ -189,15 +206,12 @@ function build(out, info, start, page, autoplay, me) {
         },
         text,
       );
-      bar.style.left = `${(100 * item.start_s) / player.end}%`;
-      bar.style.width = `${(100 * Math.max(item.end_s - item.start_s, 0.2)) / player.end}%`;
+      bar.style.left = pct(item.start_s);
+      bar.style.width = pct(Math.max(item.end_s - item.start_s, 0.2));
       bar.style.setProperty("--row", row);
       area.append(bar);
     }
     area.append(head);
-    const kind = `lane lane-${name.toLowerCase()}`;
-    const title = el("span", { class: "lane-name" }, name);
-    lanes.append(el("div", { class: kind, role: "group", "aria-label": name }, title, area));
   };
   const container = /mp4/.test(info.container) ? "MP4" : /webm/.test(info.container) ? "WebM"
     : info.container.split(",")[0].toUpperCase();
@@ -226,11 +240,49 @@ function build(out, info, start, page, autoplay, me) {
   // Words in time order, and the elements showing them.
   let words = [];
   let current = null;
+  let loaded = null; // [a, b]: the window whose rows the lanes and transcript show
+  let loading = null;
+  const limit = Math.min(1000, me?.limits?.page_max || 1000);
+  const base = `/v1/videos/${info.video_id}`;
+  const want = (t) => {
+    if (page.left) return;
+    t = Math.max(0, Math.min(t, player.end));
+    const w = loading || loaded;
+    if (w && t >= (w[0] > 0 ? w[0] + MARGIN_S : 0)) {
+      if (w[1] >= player.end || t <= w[1] - MARGIN_S) return;
+    }
+    const ask = (loading = [Math.max(0, Math.floor(t - LANE_S)),
+      Math.min(Math.ceil(player.end), Math.ceil(t + LANE_S))]);
+    Promise.all(KINDS.map(([, kind]) => rows(`${base}/${kind}`, ...ask, limit)))
+      .then((found) => {
+        if (loading !== ask || page.left) return;
+        heads.length = 0;
+        found.forEach((items, i) => lane(areas[i], KINDS[i], items, ask));
+        const whole = ask[0] <= 0 && ask[1] >= player.end;
+        shown.className = "muted";
+        shown.hidden = whole;
+        shown.textContent = `Lanes and transcript: ${tc(ask[0])}–${tc(ask[1])}, `
+          + `the ${LANE_S / 60} minutes either side of the playhead.`;
+        clear(transcript);
+        current = null;
+        words = showTranscript(transcript, found[1]);
+      })
+      .catch((error) => {
+        if (loading !== ask) return;
+        [shown.className, shown.hidden, shown.textContent] = ["error", false, error.message];
+      })
+      .finally(() => {
+        if (loading !== ask) return;
+        [loaded, loading] = [ask, null]; // a failed window is not asked again at once
+        tick();
+      });
+  };
   const tick = () => {
     const t = player.time;
     clock.value = `${tc(t)} / ${tc(player.end)}`;
     if (document.activeElement !== scrub) scrub.value = t;
-    for (const head of heads) head.style.left = `${(100 * t) / player.end}%`;
+    if (!player.direct || element.readyState > 0) want(t);
+    for (const head of heads) head.style.left = pct(t);
     let lo = 0;
     let hi = words.length - 1;
     let found = -1;
@@ -271,18 +323,7 @@ function build(out, info, start, page, autoplay, me) {
     if (t !== undefined) player.seek(Number(t));
   });
 
-  const base = `/v1/videos/${info.video_id}`;
-  Promise.all(["events", "speech", "text", "tracks"].map((kind) => all(`${base}/${kind}`)))
-    .then(([events, speech, texts, tracks]) => {
-      lane("Events", events, (e) => e.title || e.kind);
-      lane("Speech", speech, (s) => s.text);
-      lane("Text", texts, (x) => x.text);
-      lane("Tracks", tracks, (k) => `${k.label} #${k.track_key}`);
-      words = showTranscript(transcript, speech);
-      tick();
-    })
-    .catch((error) => lanes.append(errorBox(error)));
-
+  want(start);
   const keys = (event) => {
     const target = event.target;
     if (target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey) return;
@@ -296,6 +337,7 @@ function build(out, info, start, page, autoplay, me) {
   document.addEventListener("keydown", keys);
   page.seek = (t) => player.seek(t, true);
   page.stop = () => {
+    page.left = true;
     document.removeEventListener("keydown", keys);
     cancelAnimationFrame(frame);
     element.pause();
