@@ -23,6 +23,10 @@ _PROGRESS = text("""
     SELECT stage, chunks_done, chunks_failed, chunks_skipped, chunks_running,
            chunks_pending, chunks_total, seconds_done, work_s, rows_written
     FROM v_job_progress WHERE job_id = :job_id""")
+_RECOVERIES = text("""
+    SELECT unit_kind AS unit, chunk_index AS chunk, cause, action, reason, worker, attempts,
+           created_at
+    FROM unit_recoveries WHERE job_id = :job_id ORDER BY id""")
 
 
 @dataclass
@@ -55,6 +59,7 @@ class JobProgress:
     error: str | None
     errors: list[dict[str, Any]] = field(default_factory=list)
     running: list[dict[str, Any]] = field(default_factory=list)
+    recoveries: list[dict[str, Any]] = field(default_factory=list)  # units taken back
 
     @property
     def fraction(self) -> float:
@@ -98,6 +103,10 @@ def job_progress(sessions: sessionmaker[Session], job: Job) -> JobProgress:
             .order_by(IngestCheckpoint.start_s, IngestCheckpoint.stage)
         ).all()
         now, last = s.execute(_ACTIVITY, {"job_id": job.id}).one()
+        recoveries = [
+            {**r._asdict(), "created_at": _iso(r.created_at)}
+            for r in s.execute(_RECOVERIES, {"job_id": job.id})
+        ]
     ordered = {name: stages[name] for name in job.stages if name in stages}
     errors = [
         {
@@ -133,6 +142,7 @@ def job_progress(sessions: sessionmaker[Session], job: Job) -> JobProgress:
         error=job.error,
         errors=errors,
         running=running if job.status in ("queued", "running") else [],
+        recoveries=recoveries,
     )
     if job.started_at is not None:
         end = job.finished_at or now

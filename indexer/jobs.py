@@ -20,9 +20,20 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexer.losses import (
+    Action,
+    Cause,
+    LostUnit,
+    is_poison,
+    lost_reason,
+    owner_alive,
+    poison_reason,
+    record,
+)
 from indexer.plan import FINALIZE, JOB_STEPS, Chunk, Unit, plan_chunks
 from indexer.unit_states import UnitStates
 from vidkg.schema import IngestCheckpoint, IngestJob, Video
+from vidkg.settings import WorkerSettings
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -77,8 +88,9 @@ def _job(row: IngestJob) -> Job:
 class JobStore:
     """Creates jobs, hands out their units, and records cancel, retry and the end."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], cfg: WorkerSettings | None = None) -> None:
         self.sessions = sessions
+        self.cfg = cfg or WorkerSettings()
 
     # ---- reading --------------------------------------------------------------------
 
@@ -168,7 +180,7 @@ class JobStore:
         pending or running by a process that died are its to redo.
         """
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             if job.status not in ACTIVE:
                 return []
             states = UnitStates(s, job, adopt_in_flight)
@@ -180,12 +192,20 @@ class JobStore:
                 dispatch(job.id, units)
             return units
 
-    def start(self, job_id: int, unit: Unit, worker: str) -> tuple[Job, list[str]] | None:
+    def start(
+        self, job_id: int, unit: Unit, worker: str, *, resumed: bool = False
+    ) -> tuple[Job, list[str]] | None:
         """Mark the unit's unfinished stages running; return the job and them (``[]``:
-        nothing to do, e.g. a redelivered unit that already finished). ``None``: the
-        job is over (cancelled or finished), so the unit must not run."""
+        nothing to do, e.g. a redelivered unit that already finished, or one that a
+        live worker runs). ``None``: the job is over (cancelled or finished), so the
+        unit must not run. A unit another worker left running is taken over (or failed,
+        when poison) and recorded; ``resumed``: the caller's own earlier try ended (a
+        transient fault), so its rows are simply run again."""
+        if not resumed and owner_alive(self.sessions, self.cfg, job_id, unit, worker):
+            job = self.get(job_id)
+            return (job, []) if job.status in ACTIVE else None
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             if job.status not in ACTIVE:
                 return None
             if job.status == "queued":
@@ -201,15 +221,58 @@ class JobStore:
                     _delete_in_flight(s, job, name, unit.chunk)
                 return job, []
             todo = states.missing(unit)
+            if not resumed:
+                todo = self._take_over(s, job, unit, todo, worker)
             for name in todo:
                 _upsert(s, job, unit, name, status="running", worker=worker)
             return job, todo
+
+    def _take_over(
+        self, session: Session, job: Job, unit: Unit, todo: list[str], worker: str
+    ) -> list[str]:
+        """Stages of ``todo`` that another (silent) worker left running are this
+        worker's now, recorded as taken over; or failed, when this loss makes the
+        unit poison. Returns the stages to run."""
+        left = session.execute(
+            select(
+                IngestCheckpoint.stage,
+                IngestCheckpoint.worker,
+                func.extract("epoch", func.now() - IngestCheckpoint.heartbeat_at),
+            ).where(
+                IngestCheckpoint.job_id == job.id,
+                IngestCheckpoint.chunk_index == unit.chunk,
+                IngestCheckpoint.stage.in_(todo),
+                IngestCheckpoint.status == "running",
+                IngestCheckpoint.worker != worker,
+            )
+        ).all()
+        if not left:
+            return todo
+        lost = LostUnit(
+            job.id,
+            job.video_id,
+            unit,
+            tuple(r[0] for r in left),
+            Cause.WORKER_LOST,
+            left[0][1],
+            float(left[0][2] or 0.0),
+        )
+        if not is_poison(session, lost, self.cfg):
+            record(session, lost, Action.TAKEN_OVER, lost_reason(lost))
+            return todo
+        reason = poison_reason(lost, self.cfg)
+        record(session, lost, Action.FAILED, reason)
+        for name in lost.stages:
+            _upsert(session, job, unit, name, status="failed", error=reason)
+        if unit.kind == FINALIZE:
+            _end(session, job, "failed", reason)
+        return [n for n in todo if n not in lost.stages]
 
     def fail_unit(self, job_id: int, unit: Unit, error: str) -> None:
         """A unit that broke outside its stages (a bug, not bad input): its stages are
         failed with the reason, so the job can still end instead of waiting forever."""
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             names = unit.stages(job.stages)
             states = UnitStates(s, job, adopt_in_flight=True)
             for name in names:
@@ -224,7 +287,7 @@ class JobStore:
         """No new unit of the job starts; units already running finish and keep their
         rows (each is one transaction). Pending units are withdrawn."""
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             if job.status not in ACTIVE:
                 raise JobError(f"job {job_id} is already {job.status}")
             s.execute(
@@ -240,7 +303,7 @@ class JobStore:
         failed units run again. ``force`` also re-sends an active job's in-flight units
         (after a broker lost its queue); running a unit twice is harmless."""
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             if job.status in ACTIVE and not force:
                 raise JobError(
                     f"job {job_id} is {job.status}; --force re-sends its unfinished units "
@@ -271,7 +334,7 @@ class JobStore:
         """The in-process runner was interrupted: the job fails with why; its finished
         units are checkpointed and stay."""
         with self.sessions.begin() as s:
-            job = self._locked(s, job_id)
+            job = self.locked(s, job_id)
             if job.status in ACTIVE:
                 _end(s, job, "failed", f"interrupted: {type(exc).__name__}: {exc}"[:500])
 
@@ -281,7 +344,7 @@ class JobStore:
         """Record the job's outcome in ``session``'s transaction (finalize's)."""
         _end(session, job, status, error, video_status)
 
-    def _locked(self, session: Session, job_id: int) -> Job:
+    def locked(self, session: Session, job_id: int) -> Job:
         row = session.execute(
             select(IngestJob).where(IngestJob.id == job_id).with_for_update()
         ).scalar_one_or_none()
@@ -322,6 +385,7 @@ def _upsert(
         attempts=1 if running else 0,
         started_at=text("now()") if running else None,
         finished_at=text("now()") if status == "failed" else None,
+        heartbeat_at=text("now()") if status in ("pending", "running") else None,
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["video_id", "stage", "chunk_index"],
@@ -331,6 +395,7 @@ def _upsert(
             "attempts": IngestCheckpoint.attempts + (1 if running else 0),
             "started_at": stmt.excluded.started_at,
             "finished_at": stmt.excluded.finished_at,
+            "heartbeat_at": stmt.excluded.heartbeat_at,
         },
     )
     session.execute(stmt)

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from indexer.catalog import media_dir
-from indexer.faults import is_transient
+from indexer.faults import is_transient, out_of_time
 from indexer.finalize import finalize_job
 from indexer.graph_step import build_graph
 from indexer.jobs import Job, JobStore, worker_name
@@ -38,6 +38,7 @@ from indexer.plan import (
     Unit,
 )
 from indexer.readback import chunk_evidence
+from indexer.recovery import Heartbeat
 from indexer.stages.base import ChunkAudio, StageSkipped
 from indexer.stages.scenes import SceneStage
 from indexer.store import EvidenceStore
@@ -58,7 +59,7 @@ class Pipeline:
         self.settings = settings
         self.cfg = settings.indexer
         self.registry = registry
-        self.jobs = JobStore(db.sessions)
+        self.jobs = JobStore(db.sessions, settings.worker)
         self._stages: dict[str, Any] = {}
         self._before: dict[str, float] = {}  # stage seconds when the current chunk began
         self.load_s = 0.0  # seconds spent loading models (once per process)
@@ -142,7 +143,7 @@ class Pipeline:
                 if units[0] in ran:
                     raise RuntimeError(f"{units[0]} of job {job_id} ran but did not finish")
                 ran.add(units[0])
-                self.run_unit(job_id, units[0], report, progress)
+                self.run_unit(job_id, units[0], report, progress, resumed=True)
         except BaseException as exc:  # interrupted (Ctrl-C) or the database went away
             try:
                 self.jobs.abandon(job_id, exc)
@@ -160,26 +161,42 @@ class Pipeline:
         unit: Unit,
         report: IngestReport | None = None,
         progress: Progress | None = None,
+        *,
+        resumed: bool = False,
     ) -> IngestReport | None:
         """Run one unit of a job (what a Celery task does). Idempotent: stages already
-        done are not run again. ``None``: the job is over (cancelled), nothing ran."""
-        started = self.jobs.start(job_id, unit, worker_name())
+        done are not run again. ``None``: the job is over (cancelled), nothing ran.
+        While it runs, a thread beats its heartbeat (``indexer.recovery``).
+        ``resumed``: a retry of this process's own try that met a transient fault."""
+        worker = worker_name()
+        started = self.jobs.start(job_id, unit, worker, resumed=resumed)
         if started is None:
             return None
         job, todo = started
+        report = report or self._report(job, self._video(job.video_id))
+        if todo:
+            every = self.settings.worker.heartbeat_s
+            with Heartbeat(self.db.sessions, job.id, unit.chunk, todo, worker, every):
+                self._run_started(job, unit, todo, report, progress)
+        return report
+
+    def _run_started(
+        self,
+        job: Job,
+        unit: Unit,
+        todo: list[str],
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
         video = self._video(job.video_id)
-        report = report or self._report(job, video)
         store = self._evidence(video)
         if unit.kind == FINALIZE:
-            if todo:
-                finalize_job(self.db, self.jobs, job, video, store, report)
+            finalize_job(self.db, self.jobs, job, video, store, report)
         elif unit.kind == GRAPH:
-            if todo:
-                build_graph(self, job, video, store, report)
-        elif todo:
+            build_graph(self, job, video, store, report)
+        else:
             self.run_chunk(video, job.chunks[unit.chunk], todo, store, report, progress)
             match_chunk(self.db, self.settings, video.id, job.chunks[unit.chunk], todo)
-        return report
 
     def _report(self, job: Job, video: Video) -> IngestReport:
         report = IngestReport(video.id, job.id, video.duration_s, chunks=len(job.chunks))
@@ -334,7 +351,7 @@ class Pipeline:
     def _fail(
         self, store: EvidenceStore, name: str, chunk: Chunk, report: IngestReport, exc: Exception
     ) -> None:
-        if is_transient(exc):  # not the input's fault: the unit is retried as a whole
+        if is_transient(exc) or out_of_time(exc):  # the unit as a whole: retried, or failed
             raise exc
         error = f"{type(exc).__name__}: {exc}"
         store.mark(name, chunk.key, "failed", job_id=report.job_id, error=error)

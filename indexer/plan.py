@@ -51,6 +51,16 @@ class Unit:
         return [s for s in job_stages if s in UNIT_STAGES.get(self.kind, ())]
 
 
+def unit_of(stage: str, chunk: int) -> Unit:
+    """The unit that runs ``stage`` of ``chunk`` (a job step's unit is chunk 0)."""
+    if stage in JOB_STEPS:
+        return Unit(0, stage)
+    kind = next((k for k, names in UNIT_STAGES.items() if stage in names), None)
+    if kind is None:
+        raise ValueError(f"no unit runs stage {stage!r}")
+    return Unit(chunk, kind)
+
+
 @dataclass
 class StageReport:
     """Totals of one stage over an ingest run."""

@@ -12,7 +12,14 @@ Reliability settings, and why:
 - ``acks_late`` + ``reject_on_worker_lost``: a message is acknowledged when its unit has
   finished, so a worker killed mid-chunk leaves it to be delivered again.
 - ``visibility_timeout`` (Redis): how long an unacknowledged message waits before
-  redelivery when its worker vanished; above the longest unit.
+  redelivery; above the longest unit. Recovery does not wait for it: every worker runs
+  a periodic check (``indexer.recovery``) that takes back units whose heartbeat stopped
+  or whose message was lost, and sends them again.
+- ``task_soft_time_limit`` / ``task_time_limit``: a unit that runs too long stops and
+  fails with the reason; one that does not even stop is killed with its pool process a
+  minute later and taken back like any lost unit. Below RabbitMQ's ``consumer_timeout``
+  by default, so a unit is acknowledged before RabbitMQ would close its channel (which
+  stops a Celery worker for good).
 - Retries with exponential backoff for transient faults (``indexer.faults``); none for
   bad input, which fails the unit with its reason.
 - Publishing retries while the broker is briefly away (``publish_timeout_s``).
@@ -20,7 +27,9 @@ Reliability settings, and why:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +37,14 @@ from typing import Any
 
 import kombu.exceptions
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
 from indexer.catalog import register_video
-from indexer.faults import is_transient
+from indexer.faults import OUT_OF_TIME, is_transient, out_of_time
 from indexer.jobs import Dispatch, Job, JobNotFound, JobStore
 from indexer.models import ModelRegistry
 from indexer.plan import Unit
+from indexer.recovery import RecoveryLoop
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings
 
@@ -76,6 +87,9 @@ def make_celery(settings: Settings) -> Celery:
         },
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
+        # Soft: the unit stops and fails with a reason; hard (a minute on): its process.
+        task_soft_time_limit=w.unit_time_limit_s,
+        task_time_limit=w.unit_time_limit_s + 60,
     )
     context = WorkerContext(settings)
 
@@ -87,7 +101,9 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=RUN_UNIT, bind=True, max_retries=w.max_retries)
     def run_unit(self: Any, job_id: int, kind: str, chunk: int) -> None:
         try:
-            context.run(job_id, Unit(chunk, kind), celery_dispatch(app, settings))
+            unit = Unit(chunk, kind)
+            resumed = self.request.retries > 0  # this message's earlier try met a fault
+            context.run(job_id, unit, celery_dispatch(app, settings), resumed=resumed)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -96,6 +112,45 @@ def make_celery(settings: Settings) -> Celery:
             raise self.retry(exc=exc, countdown=wait * random.uniform(0.8, 1.2)) from exc
 
     return app
+
+
+def recover_in_worker(app: Celery, settings: Settings) -> None:
+    """Make this ``vidkg worker`` (its main process) run the periodic check for lost
+    units from the moment it is ready until it shuts down. Its database handle is its
+    own: pool processes forked later drop the inherited connections unused."""
+    loop: list[RecoveryLoop] = []
+
+    @worker_ready.connect(weak=False)
+    def start(**_: Any) -> None:
+        db = open_database(settings)
+        os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+        check = RecoveryLoop(
+            db.sessions,
+            settings.worker,
+            celery_dispatch(app, settings),
+            lambda queue: queue_size(app, queue),
+        )
+        check.start()
+        loop.append(check)
+
+    @worker_shutdown.connect(weak=False)
+    def stop(**_: Any) -> None:
+        for check in loop:
+            check.stop()
+
+
+def queue_size(app: Celery, queue: str) -> int:
+    """Messages waiting in ``queue`` (not those a worker holds); a queue that does not
+    exist holds none. Redis and RabbitMQ alike, through a passive declare."""
+    with app.connection_for_write() as conn:
+        channel = conn.channel()
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except kombu.exceptions.ChannelError:
+            return 0
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
 
 
 def celery_dispatch(app: Celery, settings: Settings) -> Dispatch:
@@ -160,18 +215,22 @@ class WorkerContext:
             self._pipeline = Pipeline(self.db(), self.settings, registry)
         return self._pipeline
 
-    def run(self, job_id: int, unit: Unit, dispatch: Dispatch) -> None:
+    def run(self, job_id: int, unit: Unit, dispatch: Dispatch, *, resumed: bool = False) -> None:
         """Run the unit, then send what became ready. A unit that breaks for a reason
         that is not transient is failed with it, so its job still ends."""
-        jobs = JobStore(self.db().sessions)
+        jobs = JobStore(self.db().sessions, self.settings.worker)
         try:
-            self.pipeline().run_unit(job_id, unit)
+            self.pipeline().run_unit(job_id, unit, resumed=resumed)
         except JobNotFound as exc:  # deleted with its video while the message waited
             log.warning("job %s: %s dropped: %s", job_id, unit, exc)
             return
         except Exception as exc:
             if is_transient(exc):
                 raise
-            log.exception("job %s: %s failed", job_id, unit)
-            jobs.fail_unit(job_id, unit, f"{type(exc).__name__}: {exc}")
+            if out_of_time(exc):
+                log.error("job %s: %s %s", job_id, unit, OUT_OF_TIME)
+                jobs.fail_unit(job_id, unit, OUT_OF_TIME)
+            else:
+                log.exception("job %s: %s failed", job_id, unit)
+                jobs.fail_unit(job_id, unit, f"{type(exc).__name__}: {exc}")
         jobs.claim(job_id, dispatch=dispatch)

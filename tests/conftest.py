@@ -26,6 +26,7 @@ from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
 from indexer.plan import IngestReport
+from tests.brokers import any_broker, broker, sample_reference  # noqa: F401 - fixtures
 from tests.fake_chat import fake  # noqa: F401 - a fixture for every test module
 from tests.support import ALSA_VOICE, BENCH, OPENCV_DATA, SAMPLE, TEMPLATE_DB, VTEST, require
 from vidkg.db import Database, open_database

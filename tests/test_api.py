@@ -141,7 +141,7 @@ def test_open_mode_needs_no_key_and_operations_never_do(
     with TestClient(create_app(settings, registry)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz").json()
-        assert ready["ready"] and ready["schema_revision"] == ready["schema_expected"] == "0007"
+        assert ready["ready"] and ready["schema_revision"] == ready["schema_expected"] == "0008"
         assert ready["broker"] == "not configured"
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidkg.api_settings import ApiSettings
@@ -54,6 +54,8 @@ class WorkerSettings(BaseModel):
     (checkpointed in PostgreSQL), so redelivering one is always safe.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     queues: list[str] = Field(
         default=["default", "asr", "vision", "graph"],
         description="Queues a worker consumes when `vidkg worker --queues` is not given.",
@@ -73,8 +75,10 @@ class WorkerSettings(BaseModel):
     )
     visibility_timeout_s: float = Field(
         default=3600.0,
-        description="Redis only: a task not acknowledged this long after delivery (its "
-        "worker died) is delivered again. Keep it above the longest chunk's run time.",
+        description="Redis only: a task not acknowledged this long after delivery is "
+        "delivered again. Recovery does not wait for it (heartbeats find a dead worker's "
+        "unit within `heartbeat_timeout_s`); keep it above the longest unit's run time so "
+        "a live unit is not delivered twice.",
     )
     max_retries: int = Field(
         default=8,
@@ -87,6 +91,53 @@ class WorkerSettings(BaseModel):
     publish_timeout_s: float = Field(
         default=120.0,
         description="How long sending a task waits for an unreachable broker before failing.",
+    )
+    heartbeat_s: float = Field(
+        default=5.0,
+        gt=0.1,
+        le=60.0,
+        description="How often a running unit records in PostgreSQL that its worker is "
+        "alive (from a thread of its own, whatever the unit is busy with).",
+    )
+    heartbeat_timeout_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=86400.0,
+        description="A running unit whose heartbeat is older than this lost its worker: "
+        "a live worker takes it back and sends it again (or fails it as poison). Keep it "
+        "several times `heartbeat_s`.",
+    )
+    pending_timeout_s: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=86400.0,
+        description="A unit sent this long ago that no worker started, while its queue in "
+        "the broker is empty, lost its message (a broker restarted without its "
+        "append-only file, a purged queue): it is sent again.",
+    )
+    recovery_interval_s: float = Field(
+        default=15.0,
+        gt=0.1,
+        le=3600.0,
+        description="How often every worker looks for lost units; a PostgreSQL lock makes "
+        "one worker at a time do it.",
+    )
+    max_unit_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="A unit started this many times without finishing (it killed or hung "
+        "its worker each time) is failed with the reason, and the rest of its job goes on.",
+    )
+    unit_time_limit_s: float = Field(
+        default=1500.0,
+        ge=10.0,
+        le=7 * 86400.0,
+        description="A unit still running after this long stops and fails with the "
+        "reason (one that does not stop is killed with its pool process a minute later "
+        "and counts as lost). Keep it far above a chunk's run time and, with RabbitMQ, "
+        "below the broker's `consumer_timeout` (30 min by default; a unit unacknowledged "
+        "past it makes RabbitMQ close the channel, which stops a Celery worker).",
     )
     poll_s: float = Field(default=1.0, description="How often `vidkg ingest` reads progress.")
     stall_warning_s: float = Field(

@@ -86,7 +86,7 @@ def worker(
 ) -> None:
     """Run a Celery worker consuming queues from VIDKG_BROKER_URL. Each process loads
     the models once and runs one unit (a chunk's stages) at a time."""
-    from indexer.worker import BrokerNotConfigured, make_celery
+    from indexer.worker import BrokerNotConfigured, make_celery, recover_in_worker
 
     settings = ctx.obj.settings
     # More model threads than cores makes every process slower (measured: two workers of
@@ -100,6 +100,7 @@ def worker(
     except BrokerNotConfigured as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    recover_in_worker(celery, settings)
     queues = queues or ",".join(ctx.obj.settings.worker.queues)
     name = name or f"vidkg-{os.getpid()}@%h"  # unique: several workers per machine
     celery.worker_main(

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,7 @@ from vidkg.settings import Settings
 
 app = typer.Typer(help="Benchmarks (numbers for people, never timed tests).")
 out = console()
+err = console(stderr=True)
 
 
 def _per_tenth(samples: list[float]) -> list[float]:
@@ -131,6 +133,45 @@ def _bench_workers(settings: Settings, video: Path, stages: list[str], workers: 
     result["duration_s"] = duration
     result["realtime"] = round(duration / result["wall_s"], 2)
     print(json.dumps(result, indent=2))
+
+
+@app.command("recovery")
+def bench_recovery(
+    ctx: typer.Context,
+    video: Annotated[Path, typer.Argument(help="Video to ingest in every trial.")],
+    trials: Annotated[int, typer.Option(min=1, max=1000, help="Kills, one per ingest.")] = 20,
+    workers: Annotated[int, typer.Option(min=2, max=64, help="Worker processes.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the random moments and victims.")] = 1,
+    within_s: Annotated[
+        float, typer.Option(help="Kill within this many seconds of submitting.")
+    ] = 60.0,
+) -> None:
+    """Kill a random worker at a random moment during each ingest of VIDEO; print per
+    trial the time to recover and whether the rows equal an in-process ingest's."""
+    from api.cli.bench_recovery import Soak, reference_rows, summary
+
+    cli = state(ctx)
+    if not cli.settings.broker_url:
+        raise typer.BadParameter("needs VIDKG_BROKER_URL (a broker database of its own)")
+    chosen = parse_stages(None, cli.settings.indexer.stages)
+    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-recovery-"))
+    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    soak = None
+    try:
+        db = open_database(settings)
+        expected = reference_rows(db, settings, video, chosen)
+        soak = Soak(db, settings, workers, seed)
+        done = []
+        for n in range(1, trials + 1):
+            done.append(soak.trial(n, video, chosen, expected, within_s))
+            err.print(json.dumps(asdict(done[-1])), highlight=False)
+        result = summary(done)
+    finally:
+        if soak is not None:
+            soak.close()
+        EmbeddedPostgres(settings.pgdata_dir).stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(json.dumps({"video": str(video), "workers": workers, **result}, indent=2))
 
 
 @app.command("graph")

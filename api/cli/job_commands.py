@@ -76,6 +76,12 @@ def show(
             f"(attempt {unit['attempts']})",
             highlight=False,
         )
+    for r in progress.recoveries:
+        out.print(
+            f"taken back {r['created_at']}: {r['unit']} chunk {r['chunk']}, {r['action']}"
+            f" ({r['cause']}): {r['reason']}",
+            highlight=False,
+        )
     for e in progress.errors:
         err.print(
             f"[yellow]{e['stage']}[/yellow] {e['start_s']:.1f}-{e['end_s']:.1f} s: {e['error']}",

@@ -25,6 +25,17 @@ class UnitError(BaseModel):
     error: str | None
 
 
+class RecoveryOut(BaseModel):
+    unit: str = Field(description="visual, asr, derived, graph or finalize")
+    chunk: int
+    cause: str = Field(description="worker_lost or message_lost")
+    action: str = Field(description="resent, taken_over or failed (poison)")
+    reason: str
+    worker: str | None = Field(description="The worker that was lost, host:pid.")
+    attempts: int = Field(description="Starts of the unit when it was taken back.")
+    created_at: str | None
+
+
 class JobOut(BaseModel):
     job_id: int = Field(examples=[7])
     video_id: int
@@ -41,6 +52,9 @@ class JobOut(BaseModel):
     error: str | None
     errors: list[UnitError]
     running: list[dict[str, str | int | float | None]]
+    recoveries: list[RecoveryOut] = Field(
+        description="Units taken back without a person: when, why, what was done."
+    )
     fraction_done: float = Field(ge=0, le=1)
 
 

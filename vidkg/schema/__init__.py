@@ -12,7 +12,7 @@ from vidkg.schema.evidence import (
     Track,
 )
 from vidkg.schema.graph import Entity, Event, EventSource, GraphBuild, Mention, Relation
-from vidkg.schema.videos import IngestCheckpoint, IngestJob, Video
+from vidkg.schema.videos import IngestCheckpoint, IngestJob, UnitRecovery, Video
 
 __all__ = [
     "ApiKey",
@@ -34,5 +34,6 @@ __all__ = [
     "Scene",
     "SpeechSegment",
     "Track",
+    "UnitRecovery",
     "Video",
 ]

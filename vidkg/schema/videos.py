@@ -92,3 +92,24 @@ class IngestCheckpoint(VideoOwned, Base):
     worker: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnitRecovery(VideoOwned, Base):
+    """A unit taken back without a person: sent again, or failed as poison."""
+
+    __tablename__ = "unit_recoveries"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ingest_jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    unit_kind: Mapped[str] = mapped_column(Text, nullable=False)
+    chunk_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    cause: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    worker: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
