@@ -48,10 +48,17 @@ def _rgb(frame: av.VideoFrame, width: int, rotation: int) -> np.ndarray:
     return _upright(image, rotation)
 
 
+def open_media(path: Path | str) -> av.container.InputContainer:
+    """Open a registered file for reading. Tags that are not UTF-8 (a title in Latin-1,
+    or garbage) are skipped as the probe skips them: PyAV would otherwise raise
+    UnicodeDecodeError on opening, after the file was accepted."""
+    return av.open(str(path), metadata_errors="ignore")
+
+
 def keyframe_times(path: Path, limit_s: float | None = None) -> list[float]:
     """Times of the video's keyframes, by demuxing only (no decoding): cheap."""
     times: list[float] = []
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         if not container.streams.video:
             return times
         stream = container.streams.video[0]
@@ -74,7 +81,7 @@ def read_audio(path: Path, start_s: float, end_s: float) -> np.ndarray:
     skipped as ffmpeg does, instead of ending the stream. Sample 0 is at ``start_s``:
     audio that starts later is padded with silence, so word times stay exact.
     """
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         if not container.streams.audio:
             return np.zeros(0, np.float32)
         stream = container.streams.audio[0]
@@ -164,7 +171,7 @@ class VideoReader:
     def frames(
         self, start_s: float, end_s: float, want_image, preroll_s: float = 0.0
     ) -> Iterator[DecodedFrame]:
-        with av.open(str(self.path)) as container:
+        with open_media(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             from_s = max(0.0, start_s - preroll_s)

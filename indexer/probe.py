@@ -25,6 +25,17 @@ from vidkg.settings import ProbeSettings
 _IMAGE_FORMATS = {"image2", "image2pipe", "png", "apng", "webp", "tiff", "bmp"}
 # ffmpeg demuxers that render text files as "video" (ANSI art); never a real video.
 _TEXT_FORMATS = {"tty"}
+# Demuxers whose input is a list of other files or a stream description: a live HLS
+# playlist is read forever, an ffconcat list can include itself, and any of them makes
+# ffmpeg open paths the user never registered. Never a video file.
+_REFERENCE_FORMATS = {"hls", "concat", "dash", "sdp", "rtp", "rtsp", "webm_dash_manifest"}
+# ffmpeg's own cap on streams (AVFormatContext.max_streams): a file that reaches it
+# declares more, and the streams past it (the video among them, maybe) are dropped.
+_MAX_STREAMS = 1000
+# Slower than one frame an hour is no video but an absurd header (an AVI whose rate
+# says 1e-5 fps spreads 160 frames over half a year), and it would plan a chunk per
+# few seconds of that timeline.
+_MIN_FPS = 1 / 3600
 # How many packets to try while looking for a decodable frame.
 _DECODE_BUDGET_PACKETS = 400
 # How many packets to read after a seek while checking that data reaches a time; covers
@@ -46,6 +57,9 @@ class RejectReason(StrEnum):
     NO_DECODABLE_FRAMES = "no_decodable_frames"
     FRAME_TOO_LARGE = "frame_too_large"
     TOO_SHORT = "too_short"
+    TOO_MANY_STREAMS = "too_many_streams"
+    BAD_FRAME_RATE = "bad_frame_rate"
+    BAD_PATH = "bad_path"
 
 
 class ProbeError(Exception):
@@ -107,9 +121,23 @@ def _check_file(path: Path) -> int:
     if not os.access(path, os.R_OK):
         raise ProbeError(path, RejectReason.UNREADABLE, "permission denied: cannot read the file")
     size = path.stat().st_size
+    _check_path_text(path)
     if size == 0:
         raise ProbeError(path, RejectReason.EMPTY, "the file is empty (0 bytes)")
     return size
+
+
+def _check_path_text(path: Path) -> None:
+    """The path is stored as text (PostgreSQL, UTF-8); a name in another encoding (bytes
+    that decode to surrogates) would fail there, after the probe, with a traceback."""
+    try:
+        str(path.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProbeError(
+            path,
+            RejectReason.BAD_PATH,
+            "the file's name or folder is not valid UTF-8 text, so it cannot be stored: rename it",
+        ) from None
 
 
 def _unopenable(path: Path, exc: Exception) -> ProbeError:
@@ -136,6 +164,14 @@ def _probe_container(
     audios = list(container.streams.audio)
     if fmt in _TEXT_FORMATS:
         raise ProbeError(path, RejectReason.NOT_A_VIDEO, "not a video file (it is text)")
+    _check_not_a_reference(path, fmt)
+    if len(container.streams) >= _MAX_STREAMS:
+        raise ProbeError(
+            path,
+            RejectReason.TOO_MANY_STREAMS,
+            f"{_MAX_STREAMS} streams or more: ffmpeg reads no more than {_MAX_STREAMS}, "
+            "so the file cannot be read whole",
+        )
     if fmt.split(",")[0] in _IMAGE_FORMATS or fmt.endswith("_pipe"):
         raise ProbeError(path, RejectReason.STILL_IMAGE, f"a still image ({fmt}), not a video")
     if not videos:
@@ -154,12 +190,10 @@ def _probe_container(
         )
     first = _first_frame_time(container, stream)
     if first is None:
-        raise ProbeError(
-            path,
-            RejectReason.NO_DECODABLE_FRAMES,
-            f"no decodable frames: the {stream.codec_context.name} stream could not be "
-            "decoded (corrupt data or unsupported codec)",
-        )
+        if audios and not _has_packets(path, stream.index):
+            # A video stream declared with no picture at all: the sound is what it holds.
+            return _probe_audio_only(path, size, container, audios[0])
+        raise _undecodable(path, stream)
     first_t, rotation, width, height = first
     duration = _declared_duration(container, stream)
     decodable = None
@@ -175,6 +209,7 @@ def _probe_container(
     _long_enough(path, duration)
 
     fps = _fps(stream)
+    _check_frame_rate(path, fps, duration)
     frames = stream.frames or (round(duration * fps) if fps else None)
     audio = audios[0] if audios else None
     return VideoProbe(
@@ -227,6 +262,50 @@ def _probe_audio_only(
     )
 
 
+def _undecodable(path: Path, stream: Any) -> ProbeError:
+    ctx = stream.codec_context
+    why = "corrupt data or unsupported codec"
+    if not ctx.width or not ctx.height:
+        why = "its header gives no valid picture size"  # ffmpeg zeroes absurd sizes
+    return ProbeError(
+        path,
+        RejectReason.NO_DECODABLE_FRAMES,
+        f"no decodable frames: the {ctx.name} stream could not be decoded ({why})",
+    )
+
+
+def _check_not_a_reference(path: Path, fmt: str) -> None:
+    """Refuse playlists and stream descriptions before any packet is read from them."""
+    if fmt in _REFERENCE_FORMATS:
+        raise ProbeError(
+            path,
+            RejectReason.NOT_A_VIDEO,
+            f"not a video file but a playlist or stream description ({fmt}) that points "
+            "to other files or the network",
+        )
+
+
+def _check_frame_rate(path: Path, fps: float | None, duration: float) -> None:
+    if fps is not None and 0 < fps < _MIN_FPS:
+        raise ProbeError(
+            path,
+            RejectReason.BAD_FRAME_RATE,
+            f"absurd frame rate: {fps:.3g} fps (one frame every {1 / fps:.0f} s) "
+            f"spread over {duration:.0f} s; the header's timing is damaged",
+        )
+
+
+def _has_packets(path: Path, stream_index: int) -> bool:
+    """Whether the stream holds any packet, read in a fresh pass without decoding (the
+    demuxer's end-of-stream marker, of size 0, is not one)."""
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams[stream_index]
+        try:
+            return any(packet.size for packet in container.demux(stream))
+        except av.error.FFmpegError:
+            return True  # damaged data was reached: the decode check tells the rest
+
+
 def _long_enough(path: Path, duration: float) -> None:
     """Under a second there is nothing to index (a one-frame GIF declares 0.01 s)."""
     if duration < _MIN_DECODABLE_S:
@@ -268,7 +347,7 @@ def _declared_duration(container: av.container.InputContainer, stream: Any) -> f
 def _demuxed_duration(path: Path, stream_index: int) -> float:
     """Duration of a stream whose headers carry none (raw elementary streams, which
     cannot seek), by reading every packet once in a fresh pass, without decoding."""
-    with av.open(str(path)) as container:
+    with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams[stream_index]
         last, packets = 0.0, 0
         for packet in container.demux(stream):
@@ -350,6 +429,10 @@ def _decodable_until(
             lo = max(mid, got)
         else:
             hi = mid
+            # The seek fell back to the last data there is, and a packet was read at
+            # ``got``: the data reaches it. Without this, a header that declares years
+            # over seconds of data never bisects down to them and reads as "ends at 0 s".
+            lo = max(lo, min(got, hi)) if got is not None else lo
     if lo - first_t < _MIN_DECODABLE_S:
         raise ProbeError(
             path,
