@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-import redis
 from sqlalchemy import text
 
 from api.keys import KeyStore, parse_scopes
@@ -22,8 +20,6 @@ from tests.support import SAMPLE, VTEST, cli_env, require, run_cli
 from tests.workers import start_worker, stop
 from vidkg.db import Database
 from vidkg.settings import Settings
-
-BROKER = "redis://127.0.0.1:6379/12"  # a database of the machine's Redis for these tests
 
 
 def _keys(db: Database) -> dict[str, dict[str, str]]:
@@ -46,14 +42,6 @@ def _events(client: httpx.Client, url: str, headers: dict, **kw: object) -> Iter
             elif line.startswith("data:") and event:
                 yield event, json.loads(line.split(":", 1)[1])
                 event = None
-
-
-@pytest.fixture
-def broker() -> Iterator[str]:
-    client = redis.Redis.from_url(BROKER)
-    client.flushdb()
-    yield BROKER
-    client.flushdb()
 
 
 def test_upload_ingest_search_ask_evidence_sql_delete_over_http(
