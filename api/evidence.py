@@ -22,6 +22,7 @@ from api.defs.evidence import (
     Box,
     DetectionOut,
     EventOut,
+    SceneOut,
     Sighting,
     SourceRef,
     SpeechOut,
@@ -34,6 +35,7 @@ from vidkg.schema import (
     Event,
     EventSource,
     OnscreenText,
+    Scene,
     SpeechSegment,
     Track,
     Video,
@@ -100,6 +102,35 @@ def parse_words(raw: Sequence[dict[str, Any]] | None) -> list[WordOut]:
             )
         )
     return out
+
+
+def scenes(sessions: Sessions, w: Window) -> Page[SceneOut]:
+    t = Scene
+    cols = (t.id, t.start_s, t.end_s, t.scene_index, t.shot_index, t.cut_before)
+    stmt = select(*cols, t.keyframe_times).where(*_overlaps(w, t.video_id, t.start_s, t.end_s))
+    with sessions() as s:
+        rows, total = _page(s, stmt, w, t.start_s, t.id)
+    items = [
+        SceneOut(
+            id=r.id,
+            start_s=r.start_s,
+            end_s=r.end_s,
+            scene_index=r.scene_index,
+            shot_index=r.shot_index,
+            cut_before=r.cut_before,
+            keyframe_times=list(r.keyframe_times),
+            frame_url=_frame_url(w.video_id, r.keyframe_times, r.start_s, r.end_s),
+        )
+        for r in rows
+    ]
+    return Page[SceneOut].of(items, total, w.offset, w.limit)
+
+
+def _frame_url(video_id: int, keyframes: Sequence[float], start_s: float, end_s: float) -> str:
+    """``GET /v1/videos/{id}/frame`` at the scene's first keyframe, or its middle: a time
+    inside the scene, not on its edge, where the next scene's keyframe may be nearer."""
+    t = keyframes[0] if keyframes else (start_s + end_s) / 2
+    return f"/v1/videos/{video_id}/frame?t={t}"  # repr: the exact time
 
 
 def speech(sessions: Sessions, w: Window) -> Page[SpeechOut]:

@@ -36,8 +36,9 @@ SNAPSHOT = {
     # The knowledge graph: the same events, entities per kind and edges per predicate.
     "graph": "SELECT counts::text FROM graph_builds ORDER BY video_id",
     "events": "SELECT start_s, end_s, title, description FROM events ORDER BY start_s",
-    "entities": "SELECT e.kind, e.canonical_name, count(*) FROM entities e "
-    "JOIN mentions m ON m.entity_id = e.id GROUP BY 1, 2 ORDER BY 1, 2",
+    # People are named after their video ("v3 person 2"): compared without its id.
+    "entities": "SELECT e.kind, regexp_replace(e.canonical_name, '^v[0-9]+ ', 'v ') AS name, "
+    "count(*) FROM entities e JOIN mentions m ON m.entity_id = e.id GROUP BY 1, 2 ORDER BY 1, 2",
     "relations": "SELECT predicate, count(*) FROM relations GROUP BY 1 ORDER BY 1",
 }
 

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from io import BytesIO
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,37 @@ def test_people_tracks_and_detections_where_people_are(
     assert {d["track_id"] for d in in_window} <= {t["id"] for t in tracks}
 
 
+def test_scenes_tile_the_video_and_cut_where_the_truth_does(
+    client: TestClient, sample: Ingested
+) -> None:
+    whole = _items(client, sample, "scenes", 0.0, 60.0)
+    assert whole == sorted(whole, key=lambda x: (x["start_s"], x["id"]))
+    assert [c["scene_index"] for c in whole] == list(range(len(whole)))
+    assert whole[0]["start_s"] == 0.0 and abs(whole[-1]["end_s"] - 60.0) <= 0.1
+    assert all(a["end_s"] == pytest.approx(b["start_s"], abs=0.05) for a, b in pairwise(whole))
+    cuts = [c["start_s"] for c in whole if c["cut_before"]]
+    assert cuts == pytest.approx(TRUTH["cuts"], abs=0.041)  # one frame at 25 fps
+    for c in whole:
+        (t,) = c["keyframe_times"]
+        assert c["start_s"] <= t <= c["end_s"]
+        assert c["frame_url"] == f"/v1/videos/{sample.video_id}/frame?t={t}"
+    # A window holds the scenes overlapping it (touching counts), and only those.
+    for a, b in [(s["start_s"] + 0.5, s["end_s"] - 0.5) for s in TRUTH["segments"]] + [
+        (whole[3]["start_s"], whole[3]["start_s"]),
+        (10.0, 30.0),
+    ]:
+        inside = _items(client, sample, "scenes", a, b)
+        assert inside == [c for c in whole if c["end_s"] >= a and c["start_s"] <= b], (a, b)
+    (mid,) = _items(client, sample, "scenes", 17.0, 18.0)
+    assert mid["start_s"] <= 17.0 and mid["end_s"] >= 18.0 and mid["shot_index"] == 2
+    # Its frame_url serves the keyframe the indexer kept.
+    image = client.get(mid["frame_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert image.headers["x-frame-source"] == "keyframe"
+    assert float(image.headers["x-frame-time"]) == pytest.approx(mid["keyframe_times"][0], abs=1e-3)
+    assert _problem(client, "/v1/videos/999999/scenes", 404)["detail"] == "no video 999999"
+
+
 def test_an_event_lists_the_rows_it_was_fused_from(client: TestClient, sample: Ingested) -> None:
     events = _items(client, sample, "events", 15.0, 20.0)
     (event,) = [e for e in events if e["title"] == "NORTH BRIDGE CLOSED"]
@@ -124,7 +156,7 @@ def test_an_event_lists_the_rows_it_was_fused_from(client: TestClient, sample: I
     assert {("onscreen_text", text["id"]), ("speech_segments", speech["id"])} <= sources
 
 
-@pytest.mark.parametrize("kind", ["events", "speech"])
+@pytest.mark.parametrize("kind", ["events", "speech", "scenes"])
 def test_pages_add_up_to_the_whole_list(client: TestClient, sample: Ingested, kind: str) -> None:
     path = f"/v1/videos/{sample.video_id}/{kind}"
     whole = _get(client, path, limit=1000)["items"]
@@ -311,14 +343,18 @@ def test_the_cli_exports_the_same_file(
 def test_the_routes_need_a_key(sample: Ingested, registry: ModelRegistry) -> None:
     """A closed app refuses anonymous callers before looking anything up."""
     with TestClient(create_app(sample.settings, registry)) as anonymous:
-        for path in (f"/v1/videos/{sample.video_id}/speech", "/v1/graph/entities"):
+        for path in (
+            f"/v1/videos/{sample.video_id}/speech",
+            f"/v1/videos/{sample.video_id}/scenes",
+            "/v1/graph/entities",
+        ):
             _problem(anonymous, path, 401)
         _problem(anonymous, "/v1/videos/999999/speech", 401, start_s=5, end_s=1)
 
 
 def test_the_routes_are_documented(client: TestClient) -> None:
     paths = _get(client, "/openapi.json")["paths"]
-    for kind in ("events", "speech", "text", "tracks", "detections"):
+    for kind in ("scenes", "events", "speech", "text", "tracks", "detections"):
         assert f"/v1/videos/{{video_id}}/{kind}" in paths
     for path in ("/entities", "/entities/{entity_id}/timeline", "/events/{event_id}/after"):
         assert f"/v1/graph{path}" in paths

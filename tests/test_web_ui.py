@@ -4,11 +4,11 @@ registered only), driven by Playwright with Debian's Chromium (fixtures and chec
 
 What a person does, checked by what they would see: a search result opens the video at
 its moment and plays it; an answer's citation seeks the player; the transcript marks the
-word being said; SQL refusals are shown; a read-only key gets no upload; the key prompt;
-an AVI no browser plays, played through transcoded clips across a window's end (windows
-sized by /v1/me's clip_max_s); search filters kept in the link; an answer scoped to one video;
-an entity's timeline opening the video at its moment. Every page is checked for names of
-its controls, reachability by Tab, and text contrast.
+word being said, and a text or scene bar seeks; SQL refusals are shown; a read-only key
+gets no upload; the key prompt; an AVI no browser plays, played through transcoded clips
+across a window's end (windows sized by /v1/me's clip_max_s); search filters kept in the
+link; an answer scoped to one video; an entity's timeline opening the video at its moment.
+Every page is checked for names of its controls, reachability by Tab, and text contrast.
 """
 
 from __future__ import annotations
@@ -137,18 +137,18 @@ def test_the_transcript_marks_the_word_being_said(ui: Ui, open_page: OpenPage) -
         )
         now = video_state(page)["t"]
         current = page.locator(".word.current")
-        expect = said_at(now)
+        said = said_at(now)
         page.wait_for_function(
             "w => { const c = document.querySelectorAll('.word.current');"
             " return c.length === 1 && c[0].textContent === w; }",
-            arg=expect,
+            arg=said,
         )
         assert current.get_attribute("aria-current") == "true"
-        assert re.sub(r"\W", "", expect.lower()) in sentence, expect
+        assert re.sub(r"\W", "", said.lower()) in sentence, said
         box = page.locator(".transcript").bounding_box()
         at = current.bounding_box()
         assert box["y"] <= at["y"] and at["y"] + at["height"] <= box["y"] + box["height"]
-        seen.append(expect)
+        seen.append(said)
     assert seen[0] != seen[1]
     # A lane's bar seeks too: the on-screen card's start.
     texts = httpx.get(
@@ -159,6 +159,20 @@ def test_the_transcript_marks_the_word_being_said(ui: Ui, open_page: OpenPage) -
     page.wait_for_function(
         "t => Math.abs(document.querySelector('video').currentTime - t) < 1",
         arg=card["start_s"],
+    )
+    # The first lane is the scenes, a bar each; one seeks to its scene's start.
+    scenes = httpx.get(
+        f"{ui.base}/v1/videos/{ui.video_id}/scenes", headers=ui.headers(), timeout=30
+    ).json()["items"]
+    assert len(scenes) >= 9, scenes  # the sample's nine shots
+    expect(page.locator(".lane").first).to_have_attribute("aria-label", "Scenes")
+    bars = page.locator(".lane-scenes .bar")
+    expect(bars).to_have_text([f"Scene {c['scene_index']}" for c in scenes])
+    pick = next(i for i, c in enumerate(scenes) if c["start_s"] <= 36.0 < c["end_s"])
+    bars.nth(pick).click()
+    page.wait_for_function(
+        "t => Math.abs(document.querySelector('video').currentTime - t) < 0.5",
+        arg=scenes[pick]["start_s"],
     )
 
 

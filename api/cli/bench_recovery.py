@@ -12,6 +12,7 @@ ingest of the same video with the same chunks. Use a broker database of its own.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import signal
@@ -54,6 +55,7 @@ class Trial:
     status: str
     rows_match: bool
     duplicates: int
+    differs: tuple[str, ...]  # tables whose rows differ from the reference
 
 
 def _worker(env: dict[str, str], threads: int) -> subprocess.Popen[bytes]:
@@ -126,6 +128,7 @@ class Soak:
         wall = time.monotonic() - t0
         got, twice = snapshot(self.db), sum(duplicates(self.db).values())
         delete_video(self.db.sessions, self.settings, reg.video_id)
+        differs = tuple(t for t in expected if got.get(t) != expected[t])
         return Trial(
             n,
             round(kill_at, 1),
@@ -133,8 +136,9 @@ class Soak:
             recover_s,
             round(wall, 1),
             status,
-            got == expected,
+            not differs,
             twice,
+            differs,
         )
 
     def _kill_at(self, moment: float, job_id: int) -> tuple[list[tuple[str, int]], str]:
@@ -171,16 +175,22 @@ class Soak:
         return None
 
 
+def _quantile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile: the smallest value with at least ``q`` of them at or below."""
+    if not sorted_values:
+        return None
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
 def summary(trials: list[Trial]) -> dict[str, Any]:
     times = sorted(t.recover_s for t in trials if t.recover_s is not None)
-    p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else None
     return {
         "trials": len(trials),
         "rows_identical": sum(t.rows_match and t.duplicates == 0 for t in trials),
         "succeeded": sum(t.status == "succeeded" for t in trials),
         "kills_mid_unit": len(times),
-        "recover_s_p50": times[len(times) // 2] if times else None,
-        "recover_s_p95": p95,
-        "recover_s_max": times[-1] if times else None,
+        "recover_s_p50": _quantile(times, 0.5),
+        "recover_s_p95": _quantile(times, 0.95),
+        "recover_s_max": _quantile(times, 1.0),
         "per_trial": [asdict(t) for t in trials],
     }

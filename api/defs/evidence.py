@@ -1,5 +1,5 @@
-"""Evidence of one video, as the indexer stored it: events, speech, on-screen text,
-object tracks and detections, each with its times so an analyst can check a claim
+"""Evidence of one video, as the indexer stored it: scenes, events, speech, on-screen
+text, object tracks and detections, each with its times so an analyst can check a claim
 against the video."""
 
 from __future__ import annotations
@@ -20,6 +20,19 @@ class Spanned(BaseModel):
     id: int = Field(description="The row's id (cite it; events list their sources by it).")
     start_s: float = Field(description="Seconds from the start of the video.", examples=[14.0])
     end_s: float = Field(examples=[21.0])
+
+
+class SceneOut(Spanned):
+    """A scene: a span of one shot (a long shot is split into several scenes)."""
+
+    scene_index: int = Field(description="Its place in the video, from 0.", examples=[2])
+    shot_index: int = Field(description="The shot it is in: cuts before it, from 0.")
+    cut_before: bool = Field(description="It starts at a cut (not a split of a long shot).")
+    keyframe_times: list[float] = Field(description="When its kept keyframes were taken (s).")
+    frame_url: str = Field(
+        description="`GET` it for the scene's keyframe as JPEG (its middle when none was kept).",
+        examples=["/v1/videos/1/frame?t=17.5"],
+    )
 
 
 class SourceRef(BaseModel):

@@ -1,5 +1,5 @@
-"""Evidence: a video's events, speech, on-screen text, tracks and detections in a time
-window, paged, so an analyst can check an answer against what was stored."""
+"""Evidence: a video's scenes, events, speech, on-screen text, tracks and detections in a
+time window, paged, so an analyst can check an answer against what was stored."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Query
 from api import evidence
 from api.auth import Reader
 from api.defs.common import Page
-from api.defs.evidence import DetectionOut, EventOut, SpeechOut, TextOut, TrackOut
+from api.defs.evidence import (
+    DetectionOut,
+    EventOut,
+    SceneOut,
+    SpeechOut,
+    TextOut,
+    TrackOut,
+)
 from api.deps import Services
 from api.problems import Problem
 
@@ -45,6 +52,13 @@ def window(
 
 
 Window = Annotated[evidence.Window, Depends(window)]
+
+
+@router.get("/{video_id}/scenes", response_model=Page[SceneOut])
+def scenes(_: Reader, w: Window, app: Services) -> Page[SceneOut]:
+    """Scenes (spans of a shot, between cuts) overlapping the window, with the time of
+    each one's keyframe and where to get it as an image."""
+    return evidence.scenes(app.db.sessions, w)
 
 
 @router.get("/{video_id}/events", response_model=Page[EventOut])

@@ -1,6 +1,6 @@
 // video.js: the Video page: a <video> player and, along the whole timeline, lanes of
-// what was indexed (events, speech, on-screen text, object tracks) that seek when
-// clicked, and a transcript that follows playback word by word.
+// what was indexed (scenes, events, speech, on-screen text, object tracks) that seek
+// when clicked, and a transcript that follows playback word by word.
 //
 // The lanes span the whole timeline but hold only the rows of a window around the playhead
 // (LANE_S either side, every page of it), fetched again as the playhead nears the window's
@@ -21,6 +21,7 @@ const WEB_AUDIO = new Set(["aac", "opus", "vorbis", "mp3"]);
 const LANE_S = 300; // rows are loaded for the playhead ± this many seconds
 const MARGIN_S = 60; // nearer than this to the loaded window's edge: load the next
 const KINDS = [
+  ["Scenes", "scenes", (c) => `Scene ${c.scene_index}`],
   ["Events", "events", (e) => e.title || e.kind],
   ["Speech", "speech", (s) => s.text],
   ["Text", "text", (x) => x.text],
@@ -265,7 +266,7 @@ function build(out, info, start, page, autoplay, me) {
           + `the ${LANE_S / 60} minutes either side of the playhead.`;
         clear(transcript);
         current = null;
-        words = showTranscript(transcript, found[1]);
+        words = showTranscript(transcript, found[KINDS.findIndex(([, k]) => k === "speech")]);
       })
       .catch((error) => {
         if (loading !== ask) return;
