@@ -118,7 +118,7 @@ def vidkg(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.C
 
 def submit(env: dict[str, str], video: Path) -> int:
     result = vidkg(env, "ingest", "--no-wait", "--json", str(video))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout)["results"][0]["job_id"]
 
 

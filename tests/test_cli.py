@@ -95,6 +95,6 @@ def test_videos_list_show_delete(db: Database, settings: Settings) -> None:
 def test_db_status_and_url(settings: Settings, db: Database) -> None:
     status = run_cli(settings, "db", "status")
     assert status.returncode == 0
-    assert "running: pid" in status.stdout and "schema revision 0007" in status.stdout
+    assert "running: pid" in status.stdout and "schema revision 0008" in status.stdout
     url = run_cli(settings, "db", "url").stdout.strip()
     assert url.startswith("postgresql://postgres@/" + settings.embedded_database)

@@ -194,6 +194,10 @@ def test_the_database_away_for_a_minute_is_ridden_out(
         EmbeddedPostgres(settings.pgdata_dir).stop()
 
 
+# RabbitMQ's own defaults (ms), put back when a setting was found unset.
+DEFAULTS = {"consumer_timeout": "1800000", "channel_tick_interval": "60000"}
+
+
 @contextlib.contextmanager
 def _rabbitmq_consumer_timeout(ms: int) -> Iterator[None]:
     """Shorten the machine's RabbitMQ consumer timeout (and the channel tick that checks
@@ -215,11 +219,9 @@ def _rabbitmq_consumer_timeout(ms: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in before.items():
-            if value.startswith("{ok,"):
-                rabbit(f"application:set_env(rabbit, {key}, {value[4:-1]}).")
-            else:
-                rabbit(f"application:unset_env(rabbit, {key}).")
+        for key, value in before.items():  # RabbitMQ's channels need both set
+            kept = value[4:-1] if value.startswith("{ok,") else DEFAULTS[key]
+            rabbit(f"application:set_env(rabbit, {key}, {kept}).")
 
 
 def test_a_unit_that_hangs_stops_before_rabbitmq_s_consumer_timeout(

@@ -150,6 +150,7 @@ def test_deleting_a_video_removes_its_rows_files_and_orphan_entities(
     # graph_builds has one row per built video (none here); entities are shared; keys
     # and watches belong to the service (none here).
     service = ("videos", "entities", "graph_builds", "api_keys", "watches", "watch_hits")
+    service += ("unit_recoveries",)  # per video, but only when a unit lost its worker
     per_video = {k: v for k, v in after.items() if k not in service}
     assert all(count > 0 for count in per_video.values())  # keep.mp4 still has every kind
     for table in per_video:
