@@ -17,19 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.losses import (
-    Action,
-    Cause,
-    LostUnit,
-    is_poison,
-    lost_reason,
-    owner_alive,
-    poison_reason,
-    record,
-)
+from indexer.checkpoint_rows import delete_in_flight, end_job, upsert_checkpoint
+from indexer.losses import owner_alive, take_over
 from indexer.plan import FINALIZE, JOB_STEPS, Chunk, Unit, plan_chunks
 from indexer.unit_states import UnitStates
 from vidkg.schema import IngestCheckpoint, IngestJob, Video
@@ -187,7 +178,7 @@ class JobStore:
             units = states.ready()[:limit]
             for unit in units:
                 for name in states.missing(unit):
-                    _upsert(s, job, unit, name, status="pending")
+                    upsert_checkpoint(s, job, unit, name, status="pending")
             if units and dispatch is not None:
                 dispatch(job.id, units)
             return units
@@ -218,55 +209,14 @@ class JobStore:
             if unit.kind == "derived" and not states.inputs_terminal(unit.chunk):
                 # Sent early (a forced retry): give it back; claim sends it when ready.
                 for name in unit.stages(job.stages):
-                    _delete_in_flight(s, job, name, unit.chunk)
+                    delete_in_flight(s, job, name, unit.chunk)
                 return job, []
             todo = states.missing(unit)
             if not resumed:
-                todo = self._take_over(s, job, unit, todo, worker)
+                todo = take_over(s, self.cfg, job, unit, todo, worker)
             for name in todo:
-                _upsert(s, job, unit, name, status="running", worker=worker)
+                upsert_checkpoint(s, job, unit, name, status="running", worker=worker)
             return job, todo
-
-    def _take_over(
-        self, session: Session, job: Job, unit: Unit, todo: list[str], worker: str
-    ) -> list[str]:
-        """Stages of ``todo`` that another (silent) worker left running are this
-        worker's now, recorded as taken over; or failed, when this loss makes the
-        unit poison. Returns the stages to run."""
-        left = session.execute(
-            select(
-                IngestCheckpoint.stage,
-                IngestCheckpoint.worker,
-                func.extract("epoch", func.now() - IngestCheckpoint.heartbeat_at),
-            ).where(
-                IngestCheckpoint.job_id == job.id,
-                IngestCheckpoint.chunk_index == unit.chunk,
-                IngestCheckpoint.stage.in_(todo),
-                IngestCheckpoint.status == "running",
-                IngestCheckpoint.worker != worker,
-            )
-        ).all()
-        if not left:
-            return todo
-        lost = LostUnit(
-            job.id,
-            job.video_id,
-            unit,
-            tuple(r[0] for r in left),
-            Cause.WORKER_LOST,
-            left[0][1],
-            float(left[0][2] or 0.0),
-        )
-        if not is_poison(session, lost, self.cfg):
-            record(session, lost, Action.TAKEN_OVER, lost_reason(lost))
-            return todo
-        reason = poison_reason(lost, self.cfg)
-        record(session, lost, Action.FAILED, reason)
-        for name in lost.stages:
-            _upsert(session, job, unit, name, status="failed", error=reason)
-        if unit.kind == FINALIZE:
-            _end(session, job, "failed", reason)
-        return [n for n in todo if n not in lost.stages]
 
     def fail_unit(self, job_id: int, unit: Unit, error: str) -> None:
         """A unit that broke outside its stages (a bug, not bad input): its stages are
@@ -277,9 +227,9 @@ class JobStore:
             states = UnitStates(s, job, adopt_in_flight=True)
             for name in names:
                 if states.state(name, unit.chunk) != "terminal":
-                    _upsert(s, job, unit, name, status="failed", error=error[:2000])
+                    upsert_checkpoint(s, job, unit, name, status="failed", error=error[:2000])
             if unit.kind == FINALIZE:
-                _end(s, job, "failed", error)
+                end_job(s, job, "failed", error)
 
     # ---- control ----------------------------------------------------------------------
 
@@ -295,7 +245,7 @@ class JobStore:
                     IngestCheckpoint.job_id == job_id, IngestCheckpoint.status == "pending"
                 )
             )
-            _end(s, job, "cancelled", "cancelled by request; `vidkg jobs retry` resumes it")
+            end_job(s, job, "cancelled", "cancelled by request; `vidkg jobs retry` resumes it")
         return self.get(job_id)
 
     def retry(self, job_id: int, *, force: bool = False) -> Job:
@@ -336,13 +286,13 @@ class JobStore:
         with self.sessions.begin() as s:
             job = self.locked(s, job_id)
             if job.status in ACTIVE:
-                _end(s, job, "failed", f"interrupted: {type(exc).__name__}: {exc}"[:500])
+                end_job(s, job, "failed", f"interrupted: {type(exc).__name__}: {exc}"[:500])
 
     def end(
         self, session: Session, job: Job, status: str, error: str | None, video_status: str
     ) -> None:
         """Record the job's outcome in ``session``'s transaction (finalize's)."""
-        _end(session, job, status, error, video_status)
+        end_job(session, job, status, error, video_status)
 
     def locked(self, session: Session, job_id: int) -> Job:
         row = session.execute(
@@ -351,79 +301,3 @@ class JobStore:
         if row is None:
             raise JobNotFound(f"no job {job_id}")
         return _job(row)
-
-
-def _upsert(
-    session: Session,
-    job: Job,
-    unit: Unit,
-    stage: str,
-    *,
-    status: str,
-    worker: str | None = None,
-    error: str | None = None,
-) -> None:
-    if stage in JOB_STEPS:
-        start_s, end_s = 0.0, job.timeline_s
-    else:
-        chunk = job.chunks[unit.chunk]
-        start_s, end_s = chunk.start_s, chunk.end_s
-    values = dict(
-        video_id=job.video_id,
-        job_id=job.id,
-        stage=stage,
-        chunk_index=unit.chunk,
-        start_s=start_s,
-        end_s=end_s,
-        status=status,
-        worker=worker,
-        error=error,
-    )
-    running = status == "running"
-    stmt = pg_insert(IngestCheckpoint).values(
-        **values,
-        attempts=1 if running else 0,
-        started_at=text("now()") if running else None,
-        finished_at=text("now()") if status == "failed" else None,
-        heartbeat_at=text("now()") if status in ("pending", "running") else None,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["video_id", "stage", "chunk_index"],
-        set_={
-            **{k: stmt.excluded[k] for k in ("job_id", "start_s", "end_s", "status", "worker")},
-            "error": stmt.excluded.error,
-            "attempts": IngestCheckpoint.attempts + (1 if running else 0),
-            "started_at": stmt.excluded.started_at,
-            "finished_at": stmt.excluded.finished_at,
-            "heartbeat_at": stmt.excluded.heartbeat_at,
-        },
-    )
-    session.execute(stmt)
-
-
-def _delete_in_flight(session: Session, job: Job, stage: str, chunk: int) -> None:
-    session.execute(
-        delete(IngestCheckpoint).where(
-            IngestCheckpoint.video_id == job.video_id,
-            IngestCheckpoint.stage == stage,
-            IngestCheckpoint.chunk_index == chunk,
-            IngestCheckpoint.job_id == job.id,
-            IngestCheckpoint.status.in_(("pending", "running")),
-        )
-    )
-
-
-def _end(
-    session: Session, job: Job, status: str, error: str | None, video_status: str | None = None
-) -> None:
-    """The job's outcome, and its video's: ``cancelled`` or ``failed`` unless given."""
-    session.execute(
-        update(IngestJob)
-        .where(IngestJob.id == job.id)
-        .values(status=status, error=error, finished_at=text("now()"))
-    )
-    session.execute(
-        update(Video)
-        .where(Video.id == job.video_id)
-        .values(status=video_status or status, error=error, updated_at=text("now()"))
-    )

@@ -11,13 +11,18 @@ import logging
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.plan import DERIVED, SPEECH, VISUAL, Unit
+from indexer.checkpoint_rows import end_job, upsert_checkpoint
+from indexer.plan import DERIVED, FINALIZE, SPEECH, VISUAL, Unit
 from vidkg.schema import IngestCheckpoint
 from vidkg.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from indexer.jobs import Job
 
 log = logging.getLogger(__name__)
 ALL_STAGES = [*VISUAL, *SPEECH, *DERIVED]
@@ -133,3 +138,45 @@ def owner_alive(
         if beat is None or beat != first:
             return beat is not None  # it beat; or it finished meanwhile
     return False
+
+
+def take_over(
+    session: Session, cfg: WorkerSettings, job: Job, unit: Unit, todo: list[str], worker: str
+) -> list[str]:
+    """Stages of ``todo`` that another (silent) worker left running are this
+    worker's now, recorded as taken over; or failed, when this loss makes the
+    unit poison. Returns the stages to run."""
+    left = session.execute(
+        select(
+            IngestCheckpoint.stage,
+            IngestCheckpoint.worker,
+            func.extract("epoch", func.now() - IngestCheckpoint.heartbeat_at),
+        ).where(
+            IngestCheckpoint.job_id == job.id,
+            IngestCheckpoint.chunk_index == unit.chunk,
+            IngestCheckpoint.stage.in_(todo),
+            IngestCheckpoint.status == "running",
+            IngestCheckpoint.worker != worker,
+        )
+    ).all()
+    if not left:
+        return todo
+    lost = LostUnit(
+        job.id,
+        job.video_id,
+        unit,
+        tuple(r[0] for r in left),
+        Cause.WORKER_LOST,
+        left[0][1],
+        float(left[0][2] or 0.0),
+    )
+    if not is_poison(session, lost, cfg):
+        record(session, lost, Action.TAKEN_OVER, lost_reason(lost))
+        return todo
+    reason = poison_reason(lost, cfg)
+    record(session, lost, Action.FAILED, reason)
+    for name in lost.stages:
+        upsert_checkpoint(session, job, unit, name, status="failed", error=reason)
+    if unit.kind == FINALIZE:
+        end_job(session, job, "failed", reason)
+    return [n for n in todo if n not in lost.stages]

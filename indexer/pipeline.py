@@ -173,22 +173,23 @@ class Pipeline:
         if started is None:
             return None
         job, todo = started
-        report = report or self._report(job, self._video(job.video_id))
+        video = self._video(job.video_id)
+        report = report or self._report(job, video)
         if todo:
             every = self.settings.worker.heartbeat_s
             with Heartbeat(self.db.sessions, job.id, unit.chunk, todo, worker, every):
-                self._run_started(job, unit, todo, report, progress)
+                self._run_started(job, video, unit, todo, report, progress)
         return report
 
     def _run_started(
         self,
         job: Job,
+        video: Video,
         unit: Unit,
         todo: list[str],
         report: IngestReport,
         progress: Progress | None,
     ) -> None:
-        video = self._video(job.video_id)
         store = self._evidence(video)
         if unit.kind == FINALIZE:
             finalize_job(self.db, self.jobs, job, video, store, report)
