@@ -2,8 +2,10 @@
 
 ``build_corpus(out_dir)`` writes every file and returns one :class:`Case` per file:
 what was done to it and whether vidkg should refuse it (with a probe reason) or ingest
-what it holds. Everything is deterministic: byte damage uses fixed seeds, encodes use
-fixed settings. The corpus stays small (a few MB) and builds in seconds.
+what it holds. Damage is deterministic (fixed seeds, fixed offsets, fixed encode
+settings); ffmpeg's Matroska muxer writes random segment UIDs, so those files differ
+in a few bytes from build to build, never in what they hold. The corpus stays small
+(about 27 MB) and builds in seconds. Byte-level tools: ``tests/media/damage.py``.
 
 Sources: ``vtest.avi`` (MPEG-4 in AVI, 768x576, 10 fps), ``Megamind_bugy.avi`` (a
 damaged AVI that opencv-doc ships), the ALSA test sounds, and ``samples/briefing.mp4``
@@ -13,8 +15,6 @@ damaged AVI that opencv-doc ships), the ALSA test sounds, and ``samples/briefing
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import struct
 import subprocess
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from typing import Literal
 
 import av
 
+from tests.media.damage import copy, find_box, scribble, truncate, wav_header, write_mkv
 from tests.support import ALSA_VOICE, OPENCV_DATA, SAMPLE, VTEST, require
 
 Outcome = Literal["refused", "ingested"]
@@ -151,31 +152,6 @@ class _Sources:
         _ffmpeg("-i", self.small, "-c", "copy", self.small_mkv)
 
 
-def _copy(source: Path, dest: Path) -> Path:
-    shutil.copyfile(source, dest)
-    return dest
-
-
-def _truncate(source: Path, dest: Path, fraction: float) -> Path:
-    data = source.read_bytes()
-    dest.write_bytes(data[: int(len(data) * fraction)])
-    return dest
-
-
-def _scribble(data: bytearray, start: int, length: int, seed: int) -> None:
-    """Overwrite ``length`` bytes from ``start`` with seeded random bytes."""
-    rng = random.Random(seed)
-    end = min(len(data), start + length)
-    data[start:end] = bytes(rng.randrange(256) for _ in range(end - start))
-
-
-def _box(data: bytes | bytearray, name: bytes, start: int = 0) -> int:
-    """Offset of the four-character ``name`` of an MP4 box (the size is 4 bytes before)."""
-    at = data.find(name, start)
-    assert at > 0, name
-    return at
-
-
 # ---- cases -----------------------------------------------------------------------------
 
 
@@ -216,7 +192,7 @@ def _truncations(out: Path, src: _Sources) -> list[Case]:
     for stem, source, ext, layout, fraction, expect, reason in plan:
         pct = f"{fraction * 100:g}".replace(".", "_")
         name = f"trunc_{stem}_{pct}"
-        path = _truncate(source, out / f"{name}.{ext}", fraction)
+        path = truncate(source, out / f"{name}.{ext}", fraction)
         what = f"{source.name} ({layout}) cut to its first {fraction:.1%} of bytes"
         stages = "scenes,asr" if ext == "mp4" and expect == "ingested" else "scenes"
         cases.append(Case(name, path, what, expect, reason, stages))
@@ -226,27 +202,27 @@ def _truncations(out: Path, src: _Sources) -> list[Case]:
 def _corruptions(out: Path, src: _Sources) -> list[Case]:
     fast = bytearray(src.speech_fast.read_bytes())
     head = bytearray(fast)
-    _scribble(head, 0, 64, seed=1)
+    scribble(head, 0, 64, seed=1)
     (out / "header_garbage.mp4").write_bytes(head)
     moov = bytearray(fast)
-    stbl = _box(moov, b"stbl")
-    _scribble(moov, stbl + 40, 48, seed=2)
+    stbl = find_box(moov, b"stbl")
+    scribble(moov, stbl + 40, 48, seed=2)
     (out / "moov_garbage.mp4").write_bytes(moov)
     middle = bytearray(fast)
-    mdat = _box(middle, b"mdat")
+    mdat = find_box(middle, b"mdat")
     for i in range(8):  # eight 2 KB blocks spread over the coded data
         at = mdat + 64 + (len(middle) - mdat - 4096) * i // 8
-        _scribble(middle, at, 2048, seed=10 + i)
+        scribble(middle, at, 2048, seed=10 + i)
     (out / "middle_garbage.mp4").write_bytes(middle)
     avi = bytearray(src.avi.read_bytes())
     avi_head = bytearray(avi)
-    _scribble(avi_head, 12, 180, seed=3)  # the hdrl list: stream headers and format
+    scribble(avi_head, 12, 180, seed=3)  # the hdrl list: stream headers and format
     (out / "avi_header_garbage.avi").write_bytes(avi_head)
     avi_mid = bytearray(avi)
     for i in range(16):
-        _scribble(avi_mid, len(avi) // 4 + i * len(avi) // 40, 1024, seed=20 + i)
+        scribble(avi_mid, len(avi) // 4 + i * len(avi) // 40, 1024, seed=20 + i)
     (out / "avi_middle_garbage.avi").write_bytes(avi_mid)
-    bugy = _copy(require(OPENCV_DATA / "Megamind_bugy.avi"), out / "megamind_bugy.avi")
+    bugy = copy(require(OPENCV_DATA / "Megamind_bugy.avi"), out / "megamind_bugy.avi")
     return [
         Case(
             "header_garbage",
@@ -290,12 +266,12 @@ def _corruptions(out: Path, src: _Sources) -> list[Case]:
 
 
 def _wrong_types(out: Path, src: _Sources) -> list[Case]:
-    wav = _copy(src.voice, out / "wav_named.mp4")
-    jpeg = _copy(require(OPENCV_DATA / "baboon.jpg"), out / "jpeg_named.mp4")
+    wav = copy(src.voice, out / "wav_named.mp4")
+    jpeg = copy(require(OPENCV_DATA / "baboon.jpg"), out / "jpeg_named.mp4")
     text = out / "text_named.mp4"
     text.write_text("Quarterly meeting notes\n" * 200)
-    avi = _copy(src.avi, out / "avi_named.mp4")
-    mp4 = _copy(src.speech_fast, out / "mp4_named.wav")
+    avi = copy(src.avi, out / "avi_named.mp4")
+    mp4 = copy(src.speech_fast, out / "mp4_named.wav")
     return [
         Case("wav_as_mp4", wav, "the ALSA Front_Center.wav named .mp4", "ingested", stages="asr"),
         Case("jpeg_as_mp4", jpeg, "opencv-doc's baboon.jpg named .mp4", "refused", "still_image"),
@@ -345,37 +321,37 @@ def _absurd_headers(out: Path, src: _Sources) -> list[Case]:
     # MP4: the avc1 sample entry and the track header both claim 65535x65535 (the
     # largest a 16-bit field holds: 4.3 gigapixels a frame).
     dims = bytearray(small)
-    avc1 = _box(dims, b"avc1")
+    avc1 = find_box(dims, b"avc1")
     struct.pack_into(">HH", dims, avc1 + 28, 65535, 65535)
-    tkhd = _box(dims, b"tkhd")
+    tkhd = find_box(dims, b"tkhd")
     size = struct.unpack_from(">I", dims, tkhd - 4)[0]
     struct.pack_into(">II", dims, tkhd - 4 + size - 8, 65535 << 16, 65535 << 16)
     (out / "dims_65535.mp4").write_bytes(dims)
     avi = src.avi.read_bytes()
     # AVI: 32-bit sizes in the main header and the stream format: claim 100000x100000.
     huge = bytearray(avi)
-    avih, strf = _box(huge, b"avih"), _box(huge, b"strf")
+    avih, strf = find_box(huge, b"avih"), find_box(huge, b"strf")
     struct.pack_into("<II", huge, avih + 8 + 32, 100_000, 100_000)
     struct.pack_into("<ii", huge, strf + 12, 100_000, 100_000)
     (out / "dims_100000.avi").write_bytes(huge)
-    _write_mkv(out / "dims_100000.mkv", src.small_mkv, size=(100_000, 100_000))
+    write_mkv(out / "dims_100000.mkv", src.small_mkv, size=(100_000, 100_000))
     # MP4: the video track's time scale multiplied so 10 fps become 1e6 fps.
     fast = bytearray(small)
-    mdhd = _box(fast, b"mdhd")
+    mdhd = find_box(fast, b"mdhd")
     scale = struct.unpack_from(">I", fast, mdhd + 16)[0]
     struct.pack_into(">I", fast, mdhd + 16, min(scale * 100_000, 0xFFFFFFFF))
     (out / "fps_1e6.mp4").write_bytes(fast)
     # AVI: the stream header's rate/scale claim 1e6 fps, and 1e-5 fps.
     for name, scale_v, rate_v in (("fps_1e6.avi", 1, 1_000_000), ("fps_1e-5.avi", 100_000, 1)):
         patched = bytearray(avi)
-        strh = _box(patched, b"strh")
+        strh = find_box(patched, b"strh")
         struct.pack_into("<II", patched, strh + 28, scale_v, rate_v)
         (out / name).write_bytes(patched)
     # AVI: the main header and the stream header claim two billion frames.
     frames = bytearray(avi)
-    avih = _box(frames, b"avih")
+    avih = find_box(frames, b"avih")
     struct.pack_into("<I", frames, avih + 8 + 16, 2_000_000_000)  # dwTotalFrames
-    strh = _box(frames, b"strh")
+    strh = find_box(frames, b"strh")
     struct.pack_into("<I", frames, strh + 40, 2_000_000_000)  # dwLength
     (out / "frames_2e9.avi").write_bytes(frames)
     # Matroska: the segment's Duration claims 1e12 ms (31 years) over 6 s of data.
@@ -449,18 +425,18 @@ def _broken_audio(out: Path, src: _Sources) -> list[Case]:
     (out / "wav_claims_2gb.wav").write_bytes(huge)
     noisy = bytearray(voice)
     for i in range(6):
-        _scribble(noisy, data + 8 + 8000 + i * 16000, 4000, seed=30 + i)
+        scribble(noisy, data + 8 + 8000 + i * 16000, 4000, seed=30 + i)
     (out / "wav_noise_samples.wav").write_bytes(noisy)
-    (out / "wav_header_only.wav").write_bytes(_wav_header(voice[: data + 8], 0))
+    (out / "wav_header_only.wav").write_bytes(wav_header(voice[: data + 8], 0))
     m4a = out / "sources" / "voice.m4a"
     _ffmpeg("-i", src.voice, "-c:a", "aac", "-b:a", "64k", m4a)
     bad_aac = bytearray(m4a.read_bytes())
-    mdat = _box(bad_aac, b"mdat")
-    _scribble(bad_aac, mdat + 200, 3000, seed=40)
+    mdat = find_box(bad_aac, b"mdat")
+    scribble(bad_aac, mdat + 200, 3000, seed=40)
     (out / "aac_garbage.m4a").write_bytes(bad_aac)
     mp3 = out / "sources" / "voice.mp3"
     _ffmpeg("-i", src.voice, "-c:a", "libmp3lame", "-b:a", "64k", mp3)
-    _truncate(mp3, out / "mp3_truncated.mp3", 0.5)
+    truncate(mp3, out / "mp3_truncated.mp3", 0.5)
     return [
         Case(
             "wav_claims_2gb",
@@ -497,13 +473,6 @@ def _broken_audio(out: Path, src: _Sources) -> list[Case]:
             stages="asr",
         ),
     ]
-
-
-def _wav_header(header: bytes, data_size: int) -> bytes:
-    head = bytearray(header)
-    struct.pack_into("<I", head, len(head) - 4, data_size)
-    struct.pack_into("<I", head, 4, len(head) - 8 + data_size)
-    return bytes(head)
 
 
 def _bombs(out: Path, src: _Sources) -> list[Case]:
@@ -551,7 +520,7 @@ def _metadata(out: Path, src: _Sources) -> list[Case]:
     mp4.write_bytes(mp4.read_bytes().replace(marker.encode(), bad))
     # A file name that is not UTF-8 (bytes a Latin-1 system would write).
     odd = Path(os.fsdecode(bytes(out) + b"/caf\xe9_latin1.mp4"))
-    _copy(src.small, odd)
+    copy(src.small, odd)
     return [
         Case(
             "title_not_utf8_mkv",
@@ -579,7 +548,7 @@ def _many_streams(out: Path, src: _Sources) -> list[Case]:
     """6 s of H.264 and 2000 PCM tracks of one 10 ms block each. ffmpeg itself refuses to
     write (or read) more than 1000 streams, so the Matroska is written by hand."""
     path = out / "streams_2000.mkv"
-    _write_mkv(path, src.small_mkv, audio_tracks=2000)
+    write_mkv(path, src.small_mkv, audio_tracks=2000)
     most = out / "streams_999.mkv"
     _ffmpeg(
         *("-i", src.small_mkv, "-f", "lavfi", "-t", "0.01", "-i", "anullsrc=r=8000:cl=mono"),
@@ -600,73 +569,6 @@ def _many_streams(out: Path, src: _Sources) -> list[Case]:
             "ingested",
         ),
     ]
-
-
-def _ebml(element_id: int, payload: bytes) -> bytes:
-    """One EBML element with an 8-byte size (always valid, simplest to write)."""
-    ident = element_id.to_bytes((element_id.bit_length() + 7) // 8, "big")
-    return ident + (0x01 << 56 | len(payload)).to_bytes(8, "big") + payload
-
-
-def _uint(element_id: int, value: int) -> bytes:
-    return _ebml(element_id, value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
-
-
-def _track_number(n: int) -> bytes:
-    return bytes([0x80 | n]) if n < 127 else (0x4000 | n).to_bytes(2, "big")
-
-
-def _write_mkv(
-    path: Path, video_source: Path, audio_tracks: int = 0, size: tuple[int, int] | None = None
-) -> None:
-    """A minimal Matroska of ``video_source``'s H.264 packets (copied), claiming frames of
-    ``size`` when given, plus ``audio_tracks`` PCM tracks of one block of silence each."""
-    with av.open(str(video_source)) as inp:
-        stream = inp.streams.video[0]
-        width, height = size or (stream.codec_context.width, stream.codec_context.height)
-        extradata = bytes(stream.codec_context.extradata)
-        packets = [
-            (round(float(p.pts * p.time_base) * 1000), p.is_keyframe, bytes(p))
-            for p in inp.demux(stream)
-            if p.pts is not None and p.size
-        ]
-    video = _ebml(0xE0, _uint(0xB0, width) + _uint(0xBA, height))
-    entries = [
-        _ebml(
-            0xAE,
-            _uint(0xD7, 1) + _uint(0x73C5, 1) + _uint(0x83, 1)
-            + _ebml(0x86, b"V_MPEG4/ISO/AVC") + _ebml(0x63A2, extradata) + video,
-        )
-    ]  # fmt: skip
-    audio = _ebml(0xE1, _ebml(0xB5, struct.pack(">d", 8000.0)) + _uint(0x9F, 1) + _uint(0x6264, 16))
-    for n in range(2, audio_tracks + 2):
-        entries.append(
-            _ebml(
-                0xAE,
-                _uint(0xD7, n) + _uint(0x73C5, n) + _uint(0x83, 2)
-                + _ebml(0x86, b"A_PCM/INT/LIT") + audio,
-            )
-        )  # fmt: skip
-    end_ms = packets[-1][0] + 100
-    info = _uint(0x2AD7B1, 1_000_000) + _ebml(0x4489, struct.pack(">d", float(end_ms)))
-    blocks = [
-        _ebml(0xA3, _track_number(n) + b"\x00\x00\x80" + bytes(160))
-        for n in range(2, audio_tracks + 2)
-    ]
-    for t, key, data in packets:
-        flags = b"\x80" if key else b"\x00"
-        blocks.append(_ebml(0xA3, _track_number(1) + struct.pack(">h", t) + flags + data))
-    segment = (
-        _ebml(0x1549A966, info)
-        + _ebml(0x1654AE6B, b"".join(entries))
-        + _ebml(0x1F43B675, _uint(0xE7, 0) + b"".join(blocks))
-    )
-    header = _ebml(
-        0x1A45DFA3,
-        _uint(0x4286, 1) + _uint(0x42F7, 1) + _uint(0x42F2, 4) + _uint(0x42F3, 8)
-        + _ebml(0x4282, b"matroska") + _uint(0x4287, 4) + _uint(0x4285, 2),
-    )  # fmt: skip
-    path.write_bytes(header + _ebml(0x18538067, segment))
 
 
 def _endless(out: Path, src: _Sources) -> list[Case]:
@@ -716,14 +618,14 @@ def _healthy(out: Path, src: _Sources) -> list[Case]:
     return [
         Case(
             "control_speech_mp4",
-            _copy(src.speech_fast, out / "control_speech.mp4"),
+            copy(src.speech_fast, out / "control_speech.mp4"),
             "undamaged: 8 s of the briefing (stream copy), every default stage",
             "ingested",
             stages="",
         ),
         Case(
             "control_vtest_avi",
-            _copy(src.avi, out / "control_vtest.avi"),
+            copy(src.avi, out / "control_vtest.avi"),
             "undamaged: 16 s of vtest.avi (stream copy), every default stage",
             "ingested",
             stages="",
