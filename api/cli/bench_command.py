@@ -29,6 +29,7 @@ from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
 from indexer.plan import parse_stages
+from indexer.probe import ProbeError
 from indexer.readback import evidence_counts
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
@@ -143,7 +144,7 @@ def bench_recovery(
     workers: Annotated[int, typer.Option(min=2, max=64, help="Worker processes.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the random moments and victims.")] = 1,
     within_s: Annotated[
-        float, typer.Option(help="Kill within this many seconds of submitting.")
+        float, typer.Option(min=3.0, help="Kill within this many seconds of submitting.")
     ] = 60.0,
 ) -> None:
     """Kill a random worker at a random moment during each ingest of VIDEO; print per
@@ -153,13 +154,18 @@ def bench_recovery(
     cli = state(ctx)
     if not cli.settings.broker_url:
         raise typer.BadParameter("needs VIDKG_BROKER_URL (a broker database of its own)")
+    if not video.is_file():
+        raise typer.BadParameter(f"{video} is not a file")
     chosen = parse_stages(None, cli.settings.indexer.stages)
     scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-recovery-"))
     settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
     soak = None
     try:
         db = open_database(settings)
-        expected = reference_rows(db, settings, video, chosen)
+        try:
+            expected = reference_rows(db, settings, video, chosen)
+        except ProbeError as exc:
+            raise typer.BadParameter(str(exc)) from None
         soak = Soak(db, settings, workers, seed)
         done = []
         for n in range(1, trials + 1):
