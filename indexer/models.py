@@ -147,15 +147,26 @@ class ModelRegistry:
                     )
                 folder = str(pkg / "models")
             self._torch_threads()
-            return easyocr.Reader(
+            reader = easyocr.Reader(
                 self.settings.ocr.languages,
                 gpu=self.device == "cuda",
                 model_storage_directory=folder,
                 download_enabled=False,
                 verbose=False,
             )
+            if self.device == "cpu" and self.settings.ocr.detector_runtime == "onnx":
+                self._onnx_text_detector(reader)
+            return reader
 
         return self._get("ocr", load)
+
+    def _onnx_text_detector(self, reader: Any) -> None:
+        from indexer.ocr_onnx import onnx_detector
+
+        try:
+            reader.detector = onnx_detector(reader, self.cache_dir, self.threads)
+        except Exception as exc:  # an export or runtime that fails costs speed, not text
+            log.warning("OCR text detector stays in torch (onnx export failed: %s)", exc)
 
     # ---- objects -------------------------------------------------------------------
 
@@ -175,14 +186,30 @@ class ModelRegistry:
             import numpy as np
             from ultralytics import YOLO
 
-            model = YOLO(self.detector_weights())
-            model.to(self.device)
+            weights = self.detector_weights()
+            onnx = self._onnx_detector(weights)
+            model = YOLO(onnx or weights, task="detect")
+            if onnx is None:
+                model.to(self.device)
             # The first predict builds the predictor (which changes torch's threads).
             model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False)
             self.restore_threads()
             return model
 
         return self._get("detector", load)
+
+    def _onnx_detector(self, weights: str) -> str | None:
+        """The ONNX export of the weights when that runtime is chosen (CPU only)."""
+        from indexer.detect_onnx import exportable, onnx_weights
+
+        cfg = self.settings.detect
+        if self.device != "cpu" or cfg.runtime != "onnx" or not exportable(weights):
+            return None
+        try:
+            return str(onnx_weights(weights, self.cache_dir, cfg.imgsz))
+        except Exception as exc:  # an export that fails costs speed, not detections
+            log.warning("object detector stays in torch (onnx export failed: %s)", exc)
+            return None
 
     # ---- embeddings ----------------------------------------------------------------
 

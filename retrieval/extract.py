@@ -14,56 +14,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.text_rules import STOP, stem, tokens
+from retrieval.text_rules import ONES, STOP, TENS, stem, tokens
 
 NUMBER_WORDS = frozenset(
     [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "billion",
-        "half",
-        "quarter",
-        "minus",
-        "negative",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
+        *ONES,
+        *TENS[2:],
+        *["hundred", "thousand", "million", "billion", "half", "quarter", "minus", "negative"],
+        *[
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+        ],
     ]
 )
 WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
@@ -181,12 +150,17 @@ def fits(question: str, text: str) -> bool:
 
 
 def best_span(sentence: str, question: str, max_words: int = 8) -> str | None:
-    """The run that answers, or None when the sentence adds nothing to the question."""
+    """The run that answers, or None when the sentence adds nothing to the question or
+    holds nothing of the kind it asks for."""
     runs = novel_runs(sentence, question)
     if not runs:
         return None
     kind = asks_for(question)
     fitting = [r for r in runs if kind and _is(kind, r)]
+    if kind and not fitting:
+        # Asked for a number and the sentence holds none (the ASR garbled it): the
+        # sentence tells the analyst more than a wrong span would.
+        return None
     chosen = fitting[0] if fitting else max(runs, key=lambda r: len(r.text.split()))
     words = chosen.text.split()
     if kind == "name":

@@ -24,12 +24,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.cli.bench_scoring import overlaps
 from indexer.catalog import register_video
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
 from indexer.webhooks import SWEEPER, deliver_pending
 from tests.conftest import fresh_database
-from tests.quality import overlaps
 from tests.support import SAMPLE
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings

@@ -13,9 +13,9 @@ import json
 import pytest
 from sqlalchemy import text
 
+from api.cli.bench_scoring import normalise, overlaps, word_error_rate
 from indexer.models import ModelRegistry
 from tests.conftest import Ingested
-from tests.quality import normalise, overlaps, word_error_rate
 from tests.support import SAMPLE
 
 TRUTH = json.loads(SAMPLE.with_name("briefing.truth.json").read_text())
@@ -87,12 +87,18 @@ def test_people_are_found_in_the_people_windows(sample: Ingested) -> None:
 
 
 def test_captions_compose_the_evidence_and_everything_is_embedded(sample: Ingested) -> None:
-    captions = sample.rows("SELECT start_s, text, captioner FROM captions ORDER BY start_s")
+    captions = sample.rows("SELECT start_s, end_s, text, captioner FROM captions ORDER BY start_s")
     assert len(captions) == len(TRUTH["cuts"]) + 1
     assert {c["captioner"] for c in captions} == {"evidence"}
     bridge = next(c for c in captions if c["start_s"] == pytest.approx(14.0, abs=0.05))
     assert '"NORTH BRIDGE CLOSED"' in bridge["text"]  # three lines of one card: one text
     assert "north bridge" in bridge["text"].lower()  # what was said
+    # A text whose track ends at a cut is the previous span's, not the next one's.
+    texts = sample.rows("SELECT text, start_s, end_s FROM onscreen_text")
+    for c in captions:
+        shown = {t["text"] for t in texts if overlaps(t, c, 0.0) or t["start_s"] == c["start_s"]}
+        ended = {t["text"] for t in texts if t["start_s"] < t["end_s"] == c["start_s"]}
+        assert not [t for t in ended - shown if f'"{t}"' in c["text"]], c
     missing = sample.rows(
         "SELECT 'speech' FROM speech_segments WHERE embedding IS NULL UNION ALL "
         "SELECT 'text' FROM onscreen_text WHERE embedding IS NULL UNION ALL "

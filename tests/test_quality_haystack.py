@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from api.cli.bench_quality import extraction_quality
+from api.cli.bench_scoring import normalise, overlaps, word_error_rate
 from tests.conftest import IngestedHaystack
-from tests.quality import normalise, overlaps, word_error_rate
 from tests.support import BENCH
 from vidkg.db import open_database
+from vidkg.settings import Settings
 
 # Whisper base on espeak-ng's synthetic voices mishears some names and rare words; measured
 # 0.08 on this haystack with greedy decoding in 100 s chunks (0.14 in one 300 s chunk). A
@@ -34,6 +36,7 @@ class Haystack:
     truth: dict
     video: Path
     rows: dict[str, list[dict]]
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def haystack(haystack5: IngestedHaystack) -> Haystack:
     with db.engine.connect() as conn:
         rows = {k: [dict(r) for r in conn.execute(text(q)).mappings()] for k, q in queries.items()}
     db.dispose()
-    return Haystack(haystack5.truth, haystack5.video, rows)
+    return Haystack(haystack5.truth, haystack5.video, rows, haystack5.settings)
 
 
 def _said(h: Haystack, start_s: float, end_s: float, slack: float = 0.5) -> str:
@@ -81,6 +84,19 @@ def test_cuts_match_the_truth(haystack: Haystack, tmp_path: Path) -> None:
     print("cuts:", result)
     f1 = result.get("f1", result.get("cuts", {}).get("f1"))
     assert f1 is not None and f1 >= 0.9
+    # `vidkg bench ingest --truth` scores cuts itself: the same as the bench's scorer.
+    db = open_database(haystack.settings)
+    try:
+        with db.engine.connect() as conn:
+            video_id = conn.execute(text("SELECT id FROM videos")).scalar_one()
+        ours = extraction_quality(db, video_id, haystack.truth)
+    finally:
+        db.dispose()
+    print("bench quality:", ours)
+    assert ours["cuts"]["f1"] == pytest.approx(f1, abs=1e-3)
+    assert ours["person_windows"]["found"] == ours["person_windows"]["total"] > 0
+    assert ours["needle_wer"] <= MAX_NEEDLE_WER and ours["detections_per_min"] > 0
+    assert ours["texts_read"]["read"] >= ours["texts_read"]["total"] - 1
 
 
 def test_needle_sentences_are_transcribed(haystack: Haystack) -> None:

@@ -144,3 +144,40 @@ def test_keep_window_and_punctuation() -> None:
     assert record.text == "kept" and [w.text for w in record.words] == ["kept"]
     assert (record.start_s, record.end_s) == pytest.approx((11.0, 11.3))
     assert record.confidence == 0.5 and record.language == "en"
+
+
+def test_word_pieces_are_glued() -> None:
+    """Whisper emits "3" + ",000" and "semi" + "-final" as pieces, the second without a
+    leading space: one word each, so "3,000" is a number, not "3 ,000"; a piece of a word
+    outside the keep window goes with it."""
+
+    def word(start: float, text: str) -> SimpleNamespace:
+        return SimpleNamespace(start=start, end=start + 0.2, word=text, probability=0.9)
+
+    raw = [" cut", "-off", " 3", ",000", " semi", "-final", " late", "-news"]
+    starts = [0.1, 0.3, 1.0, 1.2, 1.5, 1.7, 2.6, 2.8]
+    segments = [SimpleNamespace(words=[word(t, w) for t, w in zip(starts, raw, strict=True)])]
+    model = SimpleNamespace(
+        transcribe=lambda *a, **k: (iter(segments), SimpleNamespace(language="en"))
+    )
+    stage = SpeechStage(SimpleNamespace(whisper=lambda: model), AsrSettings())  # type: ignore[arg-type]
+    [record] = stage.process(ChunkAudio(10.0, np.ones(3 * RATE, np.float32), 10.5, 12.5))
+    assert [w.text for w in record.words] == ["3,000", "semi-final"]
+    assert record.text == "3,000 semi-final"
+    assert (record.words[0].start_s, record.words[0].end_s) == pytest.approx((11.0, 11.4))
+
+
+def test_hyphenated_word_from_real_speech(stage: SpeechStage, tmp_path) -> None:
+    wav = tmp_path / "final.wav"
+    subprocess.run(
+        ["espeak-ng", "-w", str(wav), "The new semi-final starts at half past six."],
+        check=True,
+        timeout=30,
+    )
+    samples = read_audio(wav, 0, 30)
+    records = stage.process(ChunkAudio(0.0, samples, 0.0, len(samples) / RATE))
+    texts = [w.text for r in records for w in r.words]
+    # Heard as "semi" + "-final" or as "semifinals", depending on the audio around it;
+    # either way one word, and no word starts with punctuation.
+    assert any("final" in t for t in texts) and "semi" not in texts, texts
+    assert not any(t[0] in ",-." for t in texts), texts

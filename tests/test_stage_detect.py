@@ -171,3 +171,29 @@ def test_wrong_weights_path_names_the_path(tmp_path: Path) -> None:
     registry = ModelRegistry(IndexerSettings(detect=settings), tmp_path / "cache")
     with pytest.raises(ModelUnavailable, match="no-such-weights.pt"):
         ObjectStage(registry, settings)
+
+
+def test_onnx_runtime_detects_what_torch_detects(
+    stage: ObjectStage, vtest_frames: list[SampledFrame], tmp_path: Path
+) -> None:
+    """The default CPU detector is the weights exported to ONNX; torch finds the same
+    people in the same places, with the same confidence."""
+    assert str(stage.model.ckpt_path).endswith(".onnx")
+    settings = DetectSettings(runtime="torch")
+    torch_registry = ModelRegistry(IndexerSettings(detect=settings), tmp_path / "cache")
+    torch_stage = ObjectStage(torch_registry, settings)
+    assert str(torch_stage.model.ckpt_path).endswith(".pt")
+
+    def boxes(s: ObjectStage) -> list[tuple[float, ...]]:
+        tracks, loose = run_all(s, [Span(0, 0, 0.0, 10.0)], vtest_frames)
+        found = [d for t in tracks for d in t.detections] + loose
+        return sorted((d.t_s, d.box.x1, d.box.y1, d.box.x2, d.box.y2, d.confidence) for d in found)
+
+    ours, theirs = boxes(stage), boxes(torch_stage)
+    assert len(ours) == len(theirs) >= 10
+    assert [b[0] for b in ours] == [b[0] for b in theirs]
+    assert all(
+        abs(x - y) <= 0.01
+        for a, b in zip(ours, theirs, strict=True)
+        for x, y in zip(a, b, strict=True)
+    )

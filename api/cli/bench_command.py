@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import resource
 import shutil
 import tempfile
 import time
@@ -18,19 +17,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
-import psutil
 import typer
 from rich.table import Table
 from sqlalchemy import text
 
-from api.cli.ingest_progress import report_json
 from api.cli.state import CliState, console, state
-from indexer.catalog import register_video
 from indexer.models import ModelRegistry
-from indexer.pipeline import Pipeline
 from indexer.plan import parse_stages
 from indexer.probe import ProbeError
-from indexer.readback import evidence_counts
 from vidkg.db import Database, open_database
 from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
@@ -38,14 +32,6 @@ from vidkg.settings import Settings
 app = typer.Typer(help="Benchmarks (numbers for people, never timed tests).")
 out = console()
 err = console(stderr=True)
-
-
-def _per_tenth(samples: list[float]) -> list[float]:
-    """The largest RSS in each tenth of the run: flat means memory does not grow."""
-    if not samples:
-        return []
-    step = max(1, len(samples) // 10)
-    return [round(max(samples[i : i + step]), 1) for i in range(0, len(samples), step)]
 
 
 @app.command("ingest")
@@ -61,59 +47,53 @@ def bench_ingest(
             "(0: in this process)."
         ),
     ] = 0,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="A haystack's truth.json: score what was extracted (WER, texts, cuts)."),
+    ] = None,
+    floor: Annotated[
+        bool,
+        typer.Option(help="Also time shot detection alone and speech alone: the floor."),
+    ] = False,
 ) -> None:
     """Ingest VIDEO into a throw-away database and report seconds per stage, x realtime
     and peak RSS."""
+    from api.cli.bench_ingest import bench_ingest as run
+
     cli = state(ctx)
     chosen = parse_stages(stages, cli.settings.indexer.stages)
-    scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-"))
-    settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
+    if truth is not None and not truth.is_file():
+        raise typer.BadParameter(f"{truth} is not a file")
     if workers:
+        scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-"))
+        settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
         _bench_workers(settings, video, chosen, workers)
         return
-    registry = ModelRegistry(settings.indexer, cli.settings.home / "models")
-    rss: list[float] = []
-    process = psutil.Process()
-    try:
-        db = open_database(settings)
-        reg = register_video(db.sessions, settings, video)
-        pipeline = Pipeline(db, settings, registry)
-        t0 = time.perf_counter()
-        report = pipeline.ingest(
-            reg.video_id, chosen, lambda *_: rss.append(process.memory_info().rss / 2**20)
-        )
-        wall = time.perf_counter() - t0
-        counts = evidence_counts(db.sessions, reg.video_id)
-        db.dispose()
-    finally:
-        EmbeddedPostgres(settings.pgdata_dir).stop()
-        shutil.rmtree(scratch, ignore_errors=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {
-        "video": str(video),
-        "duration_s": report.duration_s,
-        "wall_s": round(wall, 2),
-        "realtime": round(report.duration_s / wall, 2),
-        "peak_rss_mb": round(peak, 1),
-        "rss_mb_first_last": [round(rss[0], 1), round(rss[-1], 1)] if rss else None,
-        "rss_mb_max_per_tenth": _per_tenth(rss),
-        "counts": counts,
-        "report": report_json(report),
-    }
+    registry = ModelRegistry(cli.settings.indexer, cli.settings.home / "models")
+    result = run(cli.settings, registry, video, chosen, truth, floor)
     if as_json:
         print(json.dumps(result, indent=2))
         return
+    _print_ingest(result)
+
+
+def _print_ingest(result: dict) -> None:
+    report = result["report"]
+    wall = result["wall_s"]
     table = Table("stage", "seconds", "share", show_edge=False)
-    parts = {"model load": report.model_load_s, "decode": report.decode_s}
-    parts.update({n: s.seconds for n, s in report.stages.items()})
+    parts = {"model load": report["model_load_s"], "decode": report["decode_s"]}
+    parts.update({n: s["seconds"] for n, s in report["stages"].items()})
     for name, secs in parts.items():
         table.add_row(name, f"{secs:.1f}", f"{100 * secs / wall:.0f}%")
     out.print(table)
     out.print(
-        f"{video.name}: {report.duration_s:.0f} s of video in {wall:.1f} s = "
-        f"{result['realtime']}x realtime; peak RSS {peak:.0f} MB",
+        f"{Path(result['video']).name}: {result['duration_s']:.0f} s of video in {wall:.1f} s "
+        f"= {result['realtime']}x realtime; peak RSS {result['peak_rss_mb']:.0f} MB",
         highlight=False,
     )
+    for key in ("floor", "quality"):
+        if key in result:
+            out.print(f"{key}: {json.dumps(result[key])}", highlight=False)
 
 
 def _bench_workers(settings: Settings, video: Path, stages: list[str], workers: int) -> None:

@@ -22,6 +22,7 @@ from vidkg.stage_settings import AsrSettings
 
 MIN_AUDIO_S = 0.1  # shorter audio holds no word, and whisper would make one up
 MAX_GAP_S = 2.0  # a longer pause between two words of a segment starts a new record
+GLUE_GAP_S = 0.5  # a piece this close after a word, with no space before it, is part of it
 
 
 def _is_speech(text: str) -> bool:
@@ -78,14 +79,33 @@ class SpeechStage:
     def _kept_words(raw: Iterable[Any], audio: ChunkAudio) -> tuple[Word, ...]:
         """The segment's words in absolute time whose start lies in this chunk's keep
         window; the overlap on either side belongs to the neighbouring chunks."""
-        words = []
+        words: list[Word] = []
+        kept, last_end = False, None  # the word before this one: kept?, its end
         for w in raw:
             text = " ".join(w.word.split())
             start = audio.start_s + float(w.start)
             end = max(start, audio.start_s + float(w.end))
-            if _is_speech(text) and audio.keep_from_s <= start < audio.keep_until_s:
-                words.append(Word(start, end, text, float(w.probability)))
+            if last_end is not None and _continues(w.word) and start - last_end < GLUE_GAP_S:
+                if kept:  # a piece of the word before: kept or dropped with it
+                    words[-1] = _glued(words[-1], text, end, float(w.probability))
+            else:
+                kept = _is_speech(text) and audio.keep_from_s <= start < audio.keep_until_s
+                if kept:
+                    words.append(Word(start, end, text, float(w.probability)))
+            last_end = end
         return tuple(words)
+
+
+def _continues(raw_word: str) -> bool:
+    """Whisper starts each new word with a space; a piece without one continues the word
+    before it: "3" + ",000", "semi" + "-final", "Dr" + "."."""
+    return bool(raw_word) and not raw_word[0].isspace()
+
+
+def _glued(word: Word, piece: str, end_s: float, probability: float) -> Word:
+    return Word(
+        word.start_s, max(word.end_s, end_s), word.text + piece, min(word.probability, probability)
+    )
 
 
 def _split_at_pauses(words: tuple[Word, ...]) -> list[tuple[Word, ...]]:

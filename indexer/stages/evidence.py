@@ -40,5 +40,9 @@ class ChunkEvidence:
     captions: list[TextRow] = field(default_factory=list)
 
     def within(self, rows: list, start_s: float, end_s: float) -> list:
-        """Rows overlapping [start_s, end_s)."""
-        return [r for r in rows if r.start_s < end_s and r.end_s >= start_s]
+        """Rows overlapping [start_s, end_s): a text that ends where the span starts
+        belongs to the span before (tracks close at the cut); a row read on one frame
+        only (start = end) belongs to the span it lies in."""
+        return [
+            r for r in rows if r.start_s < end_s and (r.end_s > start_s or r.start_s >= start_s)
+        ]

@@ -1,33 +1,14 @@
-"""Scoring helpers for content tests: text normalisation, word error rate, time overlap."""
+"""Text and time scoring against a bench truth: normalisation (digits spelled out, one
+spelling, no punctuation), word error rate, window overlap. Shared by ``vidkg bench
+ingest --truth`` and the content tests, so both measure alike."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+from retrieval.text_rules import ONES, TENS
+
 # British and American spellings are the same word to a listener.
 _SPELLING = {
     "neighbourhood": "neighborhood",
@@ -41,15 +22,15 @@ _SPELLING = {
 
 def _number_words(n: int) -> str:
     if n < 20:
-        return _ONES[n]
+        return ONES[n]
     if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
     if n < 1000:
         rest = "" if n % 100 == 0 else " " + _number_words(n % 100)
-        return _ONES[n // 100] + " hundred" + rest
+        return ONES[n // 100] + " hundred" + rest
     if n < 10000:
         rest = "" if n % 1000 == 0 else " " + _number_words(n % 1000)
-        return _ONES[n // 1000] + " thousand" + rest
+        return ONES[n // 1000] + " thousand" + rest
     return str(n)
 
 

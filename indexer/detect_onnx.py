@@ -1,0 +1,44 @@
+"""The object detector exported to ONNX, for the CPU.
+
+ultralytics runs an exported ``.onnx`` model in onnxruntime with the same pre- and
+post-processing as its torch model; exported with dynamic shapes, frames keep their
+letterboxed rectangle (416x256 for 16:9) instead of a padded square. The export is made
+once per weights file and size, from a copy in the model cache (the weights may sit in a
+read-only package folder), and moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def exportable(weights: str) -> bool:
+    """A local torch checkpoint (a hub name or an exported model is used as it is)."""
+    return weights.endswith(".pt") and Path(weights).is_file()
+
+
+def onnx_weights(weights: str, cache_dir: Path, imgsz: int) -> Path:
+    """The ONNX export of ``weights`` at ``imgsz``, made on first use."""
+    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+    target = cache_dir / f"detector-{digest}-{imgsz}.onnx"
+    if target.exists():
+        return target
+    from ultralytics import YOLO
+
+    log.info("exporting the object detector %s to %s (once)", weights, target)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        copy = Path(tmp) / Path(weights).name
+        shutil.copyfile(weights, copy)
+        out = YOLO(str(copy)).export(
+            format="onnx", imgsz=imgsz, dynamic=True, simplify=False, verbose=False
+        )
+        os.replace(out, target)
+    return target
