@@ -62,8 +62,8 @@ def bench_ingest(
 
     cli = state(ctx)
     chosen = parse_stages(stages, cli.settings.indexer.stages)
-    if truth is not None and not truth.is_file():
-        raise typer.BadParameter(f"{truth} is not a file")
+    if truth is not None:
+        _check_truth(truth)
     if workers:
         scratch = Path(tempfile.mkdtemp(prefix="vidkg-bench-"))
         settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
@@ -75,6 +75,18 @@ def bench_ingest(
         print(json.dumps(result, indent=2))
         return
     _print_ingest(result)
+
+
+def _check_truth(truth: Path) -> None:
+    """Refuse a file that is not a haystack's truth before an ingest of many minutes."""
+    try:
+        data = json.loads(truth.read_text())
+        keys = {"meta", "speech", "onscreen_text", "cuts", "questions"}
+        ok = isinstance(data, dict) and keys <= data.keys() and "duration_s" in data["meta"]
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"{truth}: {exc}") from None
+    if not ok:
+        raise typer.BadParameter(f"{truth} is not a bench haystack's truth.json")
 
 
 def _print_ingest(result: dict) -> None:
