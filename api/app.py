@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         db = open_database(settings)
         app.state.db = db
         metrics.watch(db.sessions)
-        models = registry or ModelRegistry(settings.indexer, settings.home / "models")
+        models = registry or ModelRegistry(settings.indexer, settings.model_cache_dir)
         graph = GraphService(db.sessions, settings.graph.cache_graphs)
         app.state.services = AppServices(
             settings,

@@ -72,7 +72,7 @@ def run_forever(settings: Settings, run_jobs: bool) -> None:
                 time.sleep(settings.api.job_poll_s)
                 continue
             if pipeline is None:
-                registry = ModelRegistry(settings.indexer, settings.home / "models")
+                registry = ModelRegistry(settings.indexer, settings.model_cache_dir)
                 pipeline = Pipeline(db, settings, registry)
             log.warning("runner: job %s", job_id)
             try:

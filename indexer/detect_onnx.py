@@ -5,6 +5,12 @@ post-processing as its torch model; exported with dynamic shapes, frames keep th
 letterboxed rectangle (416x256 for 16:9) instead of a padded square. The export is made
 once per weights file and size, from a copy in the model cache (the weights may sit in a
 read-only package folder), and moved into place atomically.
+
+It stays in float. Quantized to int8 the way the OCR detector is (static, calibrated on
+the bundled sample's frames, the head left in float), it ran in 33 ms a frame instead of
+58 ms, but on 18 frames of the 20-minute haystack's pedestrian footage it found 49
+people where float found 54 (48 of them the same): a person missed is not worth 40%
+of the detector's time.
 """
 
 from __future__ import annotations

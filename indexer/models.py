@@ -154,7 +154,7 @@ class ModelRegistry:
                 download_enabled=False,
                 verbose=False,
             )
-            if self.device == "cpu" and self.settings.ocr.detector_runtime == "onnx":
+            if self.device == "cpu" and self.settings.ocr.detector_runtime != "torch":
                 self._onnx_text_detector(reader)
             return reader
 
@@ -164,7 +164,8 @@ class ModelRegistry:
         from indexer.ocr_onnx import onnx_detector
 
         try:
-            reader.detector = onnx_detector(reader, self.cache_dir, self.threads)
+            int8 = self.settings.ocr.detector_runtime == "onnx-int8"
+            reader.detector = onnx_detector(reader, self.cache_dir, self.threads, int8)
         except Exception as exc:  # an export or runtime that fails costs speed, not text
             log.warning("OCR text detector stays in torch (onnx export failed: %s)", exc)
 

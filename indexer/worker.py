@@ -211,7 +211,7 @@ class WorkerContext:
         if self._pipeline is None:
             from indexer.pipeline import Pipeline  # heavy imports: only in workers that run units
 
-            registry = ModelRegistry(self.settings.indexer, self.settings.home / "models")
+            registry = ModelRegistry(self.settings.indexer, self.settings.model_cache_dir)
             self._pipeline = Pipeline(self.db(), self.settings, registry)
         return self._pipeline
 

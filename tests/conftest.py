@@ -34,6 +34,16 @@ from vidkg.db.embedded import EmbeddedPostgres
 from vidkg.settings import Settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One models folder for every home of the run, workers and CLI subprocesses included:
+    whisper is joined and the detectors exported once, not once per fresh home."""
+    folder = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VIDKG_MODELS_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def vidkg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("vidkg-home")
@@ -133,9 +143,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
+def registry(shared_models: Path) -> ModelRegistry:
     """The real models (offline weight packages), loaded once for the whole run."""
-    return ModelRegistry(Settings().indexer, tmp_path_factory.mktemp("models"))
+    return ModelRegistry(Settings().indexer, shared_models)
 
 
 @dataclass

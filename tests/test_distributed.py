@@ -58,6 +58,9 @@ def test_two_workers_write_exactly_the_rows_of_the_in_process_run(
     assert_same_rows(snapshot(db), expected)
     got = snapshot(db)
     assert len(got["speech"]) > 10 and len(got["detections"]) > 50
+    # The workers took their converted models from the run's shared VIDKG_MODELS_DIR.
+    assert not (settings.home / "models").exists()
+    assert (Settings().model_cache_dir / "whisper-base").is_dir()
 
 
 def test_cancel_stops_new_units_and_retry_resumes(

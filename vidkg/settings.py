@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(platformdirs.user_data_dir("vidkg")),
         description="Where vidkg keeps its embedded database and derived media files.",
     )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Where models converted once (whisper joined, ONNX exports) are kept; "
+        "homes may share one. Unset: VIDKG_HOME/models.",
+    )
     database_url: SecretStr | None = Field(
         default=None,
         description="SQLAlchemy/libpq URL of an external PostgreSQL with pgvector. "
@@ -200,6 +205,11 @@ class Settings(BaseSettings):
     def uploads_dir(self) -> Path:
         """Videos uploaded through the API, one folder per content hash."""
         return self.home / "uploads"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Models converted or exported once, reused by every process of this install."""
+        return self.models_dir or self.home / "models"
 
     @property
     def pgdata_dir(self) -> Path:

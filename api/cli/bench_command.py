@@ -69,7 +69,7 @@ def bench_ingest(
         settings = cli.settings.model_copy(update={"home": scratch, "database_url": None})
         _bench_workers(settings, video, chosen, workers)
         return
-    registry = ModelRegistry(cli.settings.indexer, cli.settings.home / "models")
+    registry = ModelRegistry(cli.settings.indexer, cli.settings.model_cache_dir)
     result = run(cli.settings, registry, video, chosen, truth, floor)
     if as_json:
         print(json.dumps(result, indent=2))

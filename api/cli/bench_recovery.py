@@ -83,7 +83,7 @@ def reference_rows(db: Database, settings: Settings, video: Path, stages: list[s
     """The video ingested in this process: the rows every trial must reproduce."""
     from indexer.pipeline import Pipeline
 
-    registry = ModelRegistry(settings.indexer, settings.home / "models")
+    registry = ModelRegistry(settings.indexer, settings.model_cache_dir)
     reg = register_video(db.sessions, settings, video)
     report = Pipeline(db, settings, registry).ingest(reg.video_id, stages)
     if report.status != "succeeded":

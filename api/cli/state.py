@@ -29,7 +29,7 @@ class CliState:
     def registry(self) -> ModelRegistry:
         """Models of this process, each loaded on first use."""
         if self._registry is None:
-            self._registry = ModelRegistry(self.settings.indexer, self.settings.home / "models")
+            self._registry = ModelRegistry(self.settings.indexer, self.settings.model_cache_dir)
         return self._registry
 
 
