@@ -25,6 +25,7 @@ from indexer.finalize import finalize_job
 from indexer.graph_step import build_graph
 from indexer.jobs import Job, JobStore, worker_name
 from indexer.media import read_audio
+from indexer.memory import fix_mmap_threshold
 from indexer.models import ModelRegistry, ModelUnavailable
 from indexer.plan import (
     DERIVED,
@@ -64,6 +65,7 @@ class Pipeline:
         self._before: dict[str, float] = {}  # stage seconds when the current chunk began
         self.load_s = 0.0  # seconds spent loading models (once per process)
         self._executor: ThreadPoolExecutor | None = None
+        fix_mmap_threshold(self.cfg.mmap_threshold_bytes)
 
     # ---- stages ------------------------------------------------------------------
 

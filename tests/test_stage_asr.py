@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from indexer.media import read_audio
+from indexer.memory import fix_mmap_threshold
 from indexer.models import ModelRegistry
 from indexer.stages.asr import SpeechStage
 from indexer.stages.base import ChunkAudio, SpeechRecord
@@ -181,3 +183,13 @@ def test_hyphenated_word_from_real_speech(stage: SpeechStage, tmp_path) -> None:
     # either way one word, and no word starts with punctuation.
     assert any("final" in t for t in texts) and "semi" not in texts, texts
     assert not any(t[0] in ",-." for t in texts), texts
+
+
+def test_glibc_takes_the_fixed_mmap_threshold() -> None:
+    """An ingest process can fix glibc's mmap threshold (indexer/memory.py); 0, the
+    default, keeps glibc's own. In a child process: the threshold stays for the process's
+    life, and this one runs other tests' ingests."""
+    assert not fix_mmap_threshold(Settings().indexer.mmap_threshold_bytes)
+    code = "from indexer.memory import fix_mmap_threshold as f; print(f(1048576))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr

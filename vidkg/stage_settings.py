@@ -204,6 +204,16 @@ class IndexerSettings(_Closed):
     )
     device: str = Field(default="auto", description="auto (CUDA when present), cpu or cuda.")
     threads: int = Field(default=0, description="CPU threads per model; 0: all cores.")
+    mmap_threshold_bytes: int = Field(
+        default=0,
+        ge=0,
+        le=33_554_432,
+        description="For hosts short of memory: glibc hands out blocks at least this large "
+        "straight from the system and takes them back when freed, so speech's and the "
+        "embedder's buffers do not pile up in its heap chunk after chunk (1048576: the "
+        "20-min haystack peaked at 1.69 GiB, not 1.97, but speech took a third longer; "
+        "indexer/memory.py). 0: glibc's default.",
+    )
     overlap_speech: bool = Field(
         default=False,
         description="Run speech recognition in a thread beside the video pass of the same "
