@@ -1,14 +1,15 @@
 """glibc's allocator, told to keep large buffers out of its heap while a process ingests.
 
-Speech (whisper's audio and features) and the sentence embedder allocate and free
-buffers of megabytes every chunk. glibc raises its mmap threshold whenever such a
-block is freed (up to 32 MiB), so later ones are carved from the heap, where the small
-blocks that live on between them keep the pages from going back to the system: on the
-20-minute haystack, speech alone climbed from 1117 to 1215 MB over 4 chunks, and every
-stage together about 44 MB a chunk (``malloc_trim`` did not release it). A fixed
-threshold, which also stops the raising, sends those buffers to mmap, returned whole
-when freed: speech alone then stayed at 869-881 MB with 1 MiB, and the whole 20-minute
-ingest peaked at 1.69 GiB instead of 1.97. It costs time, as every such buffer is then
+Speech (whisper's audio and features) allocates and frees buffers of megabytes every
+chunk. glibc raises its mmap threshold whenever such a block is freed (up to 32 MiB),
+so later ones are carved from the heap, where the small blocks that live on between
+them keep the pages from going back to the system: on the 20-minute haystack, speech
+alone climbed from 1117 to 1215 MB over 4 chunks (``malloc_trim`` did not release what
+the whole ingest gained). A fixed threshold, which also stops the raising, sends those
+buffers to mmap, returned whole when freed: speech alone then stayed at 869-881 MB with
+1 MiB, and the whole 20-minute ingest peaked at 1.69 GiB instead of 1.97, though it
+still climbed about 50 MB a chunk (that part of the growth is not speech's). It costs
+time, as every such buffer is then
 faulted in afresh: at 1 MiB speech took 15.7-19.5 s instead of 12.0 s on the 5-minute
 haystack, at 128 KiB the 20-minute ingest was 23% slower. So it is off by default
 (``VIDKG_INDEXER__MMAP_THRESHOLD_BYTES``), for hosts where memory is what runs out.

@@ -209,10 +209,10 @@ class IndexerSettings(_Closed):
         ge=0,
         le=33_554_432,
         description="For hosts short of memory: glibc hands out blocks at least this large "
-        "straight from the system and takes them back when freed, so speech's and the "
-        "embedder's buffers do not pile up in its heap chunk after chunk (1048576: the "
-        "20-min haystack peaked at 1.69 GiB, not 1.97, but speech took a third longer; "
-        "indexer/memory.py). 0: glibc's default.",
+        "straight from the system and takes them back when freed, so speech's buffers do "
+        "not pile up in its heap chunk after chunk (1048576: the 20-min haystack peaked "
+        "at 1.69 GiB, not 1.97, but speech took a third longer; indexer/memory.py). "
+        "0: glibc's default.",
     )
     overlap_speech: bool = Field(
         default=False,
