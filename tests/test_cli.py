@@ -98,3 +98,21 @@ def test_db_status_and_url(settings: Settings, db: Database) -> None:
     assert "running: pid" in status.stdout and "schema revision 0008" in status.stdout
     url = run_cli(settings, "db", "url").stdout.strip()
     assert url.startswith("postgresql://postgres@/" + settings.embedded_database)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"meta": 3, "speech": [], "onscreen_text": [], "cuts": [], "questions": []}',
+        '{"meta": {"duration_s": 60}, "speech": []}',
+    ],
+)
+def test_bench_refuses_a_bad_truth_file_before_ingesting(
+    settings: Settings, tmp_path: Path, content: str
+) -> None:
+    truth = tmp_path / "truth.json"
+    truth.write_text(content)
+    done = run_cli(settings, "bench", "ingest", str(require(VTEST)), "--truth", str(truth))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(truth.name) in done.stderr and "Traceback" not in done.stderr

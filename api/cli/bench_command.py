@@ -82,7 +82,12 @@ def _check_truth(truth: Path) -> None:
     try:
         data = json.loads(truth.read_text())
         keys = {"meta", "speech", "onscreen_text", "cuts", "questions"}
-        ok = isinstance(data, dict) and keys <= data.keys() and "duration_s" in data["meta"]
+        ok = (
+            isinstance(data, dict)
+            and keys <= data.keys()
+            and isinstance(data["meta"], dict)
+            and "duration_s" in data["meta"]
+        )
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(f"{truth}: {exc}") from None
     if not ok:
