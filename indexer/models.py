@@ -121,15 +121,37 @@ class ModelRegistry:
 
     def whisper(self) -> Any:
         def load() -> Any:
-            from faster_whisper import WhisperModel
-
-            device = self.device
-            compute = self.settings.asr.compute_type if device == "cpu" else "float16"
-            return WhisperModel(
-                self.whisper_path(), device=device, compute_type=compute, cpu_threads=self.threads
-            )
+            if self.device != "cpu":
+                try:
+                    return self._whisper_on(self.device, "float16", check=True)
+                except Exception as exc:  # noqa: BLE001 - any failure means: use the CPU
+                    log.warning(
+                        "speech runs on the CPU: CTranslate2 cannot use %s here (%s). Its "
+                        "wheels load CUDA 12's cuBLAS and cuDNN 9 (pip install "
+                        "nvidia-cublas-cu12 nvidia-cudnn-cu12); vision stays on %s.",
+                        self.device,
+                        str(exc).splitlines()[0][:200],
+                        self.device,
+                    )
+            return self._whisper_on("cpu", self.settings.asr.compute_type, check=False)
 
         return self._get("whisper", load)
+
+    def _whisper_on(self, device: str, compute: str, check: bool) -> Any:
+        """Whisper on ``device``; ``check`` runs it once on a second of silence, since
+        CTranslate2 opens cuBLAS only at the first computation, not when loading."""
+        import numpy as np
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(
+            self.whisper_path(), device=device, compute_type=compute, cpu_threads=self.threads
+        )
+        if check:
+            segments, _ = model.transcribe(
+                np.zeros(16000, np.float32), language="en", beam_size=1, vad_filter=False
+            )
+            list(segments)
+        return model
 
     # ---- on-screen text ------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Any
 import av
 import av.error
 
+from indexer.media import open_media
 from vidkg.settings import ProbeSettings
 
 # Demuxers that read single images; ffmpeg opens a JPEG as a one-frame "video".
@@ -106,7 +107,7 @@ def probe_video(path: Path, limits: ProbeSettings) -> VideoProbe:
     path = Path(path)
     size = _check_file(path)
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = open_media(path)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise _unopenable(path, exc) from None
     with container:
@@ -298,7 +299,7 @@ def _check_frame_rate(path: Path, fps: float | None, duration: float) -> None:
 def _has_packets(path: Path, stream_index: int) -> bool:
     """Whether the stream holds any packet, read in a fresh pass without decoding (the
     demuxer's end-of-stream marker, of size 0, is not one)."""
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with open_media(path) as container:
         stream = container.streams[stream_index]
         try:
             return any(packet.size for packet in container.demux(stream))
@@ -347,7 +348,7 @@ def _declared_duration(container: av.container.InputContainer, stream: Any) -> f
 def _demuxed_duration(path: Path, stream_index: int) -> float:
     """Duration of a stream whose headers carry none (raw elementary streams, which
     cannot seek), by reading every packet once in a fresh pass, without decoding."""
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with open_media(path) as container:
         stream = container.streams[stream_index]
         last, packets = 0.0, 0
         for packet in container.demux(stream):

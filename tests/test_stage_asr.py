@@ -4,9 +4,11 @@ words. Whisper runs for real (the base model from its weight packages)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -193,3 +195,23 @@ def test_glibc_takes_the_fixed_mmap_threshold() -> None:
     code = "from indexer.memory import fix_mmap_threshold as f; print(f(1048576))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_speech_falls_back_to_the_cpu_where_cuda_cannot_run_it(
+    shared_models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vision asked onto CUDA where CTranslate2 cannot compute there (here: no GPU; on a
+    GPU image with only CUDA 13, the missing libcublas.so.12) still hears the voice, on
+    the CPU, and says why in the log instead of failing every speech unit."""
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("CTranslate2 sees a GPU here: the fallback is not taken")
+    cfg = Settings().indexer.model_copy(update={"device": "cuda"})
+    with caplog.at_level(logging.WARNING, logger="indexer.models"):
+        model = ModelRegistry(cfg, shared_models).whisper()
+    assert model.model.device == "cpu"
+    assert "speech runs on the CPU" in caplog.text
+    segments, _ = model.transcribe(read_audio(require(ALSA_VOICE), 0, 60), language="en")
+    heard = " ".join(s.text for s in segments).lower()
+    assert "front" in heard and "center" in heard, heard

@@ -121,7 +121,9 @@ def transcode(src: Source, start_s: float, end_s: float, enc: Encoder, out: Path
     import av
     import av.error
 
-    with av.open(str(src.path), metadata_errors="ignore") as inp:
+    from indexer.media import open_media
+
+    with open_media(src.path) as inp:
         vin = inp.streams.video[0] if src.has_video and inp.streams.video else None
         ain = inp.streams.audio[0] if src.has_audio and inp.streams.audio else None
         if vin is None and ain is None:
