@@ -48,15 +48,15 @@ def _rgb(frame: av.VideoFrame, width: int, rotation: int) -> np.ndarray:
     return _upright(image, rotation)
 
 
+_OPEN_OPTIONS = {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+
+
 def open_media(path: Path | str) -> av.container.InputContainer:
     """Open a file for reading. Tags that are not UTF-8 (a title in Latin-1, or garbage)
     are skipped: PyAV before 19 would otherwise raise UnicodeDecodeError on opening,
     after the file was accepted. PyAV 19 (Python 3.12 and later) dropped the option and
     refuses it with a TypeError, which stopped every probe there."""
     return av.open(str(path), **_OPEN_OPTIONS)
-
-
-_OPEN_OPTIONS = {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
 
 
 def keyframe_times(path: Path, limit_s: float | None = None) -> list[float]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.support import MEGAMIND, VTEST, require, run_cli
+from tests.support import MEGAMIND, REPO, VTEST, cli_env, require, run_cli
 from vidkg.db import Database
 from vidkg.settings import Settings
 
@@ -116,3 +118,24 @@ def test_bench_refuses_a_bad_truth_file_before_ingesting(
     done = run_cli(settings, "bench", "ingest", str(require(VTEST)), "--truth", str(truth))
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(truth.name) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_mistyped_setting_is_named_not_traced(settings: Settings) -> None:
+    """Settings refuse typos (nested keys forbid extras, values are bounded); the CLI says
+    which variable is wrong and exits 2 instead of printing a traceback."""
+    env = cli_env(settings) | {
+        "VIDKG_INDEXER__DEVICE": "cdua",
+        "VIDKG_INDEXER__OCR__DETECTOR_RUNTME": "onnx",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "videos", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "VIDKG_INDEXER__DEVICE: Input should be 'auto', 'cpu' or 'cuda'" in done.stderr
+    assert "VIDKG_INDEXER__OCR__DETECTOR_RUNTME: no such setting" in done.stderr

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidkg.api_settings import ApiSettings
@@ -224,3 +224,16 @@ def get_settings() -> Settings:
     library code takes ``Settings`` as an argument.
     """
     return Settings()
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line per refused value, named as it is set (``VIDKG_INDEXER__DEVICE``), so a
+    typo in the environment reads as such instead of as a traceback."""
+    lines = []
+    for err in exc.errors():
+        name = "VIDKG_" + "__".join(str(part).upper() for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{name}: no such setting (README's Configuration lists them)")
+        else:
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)

@@ -202,7 +202,11 @@ class IndexerSettings(_Closed):
     frame_width: int = Field(
         default=640, description="Sampled frames are scaled to this width (aspect kept)."
     )
-    device: str = Field(default="auto", description="auto (CUDA when present), cpu or cuda.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="auto (CUDA when present), cpu or cuda. Speech falls back to the CPU, "
+        "with a warning, where CTranslate2 cannot compute on CUDA (it needs CUDA 12's cuBLAS).",
+    )
     threads: int = Field(default=0, description="CPU threads per model; 0: all cores.")
     mmap_threshold_bytes: int = Field(
         default=0,

@@ -6,6 +6,7 @@ import os
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from api.cli import (
     apikey_commands,
@@ -21,7 +22,7 @@ from api.cli.ingest_commands import ingest
 from api.cli.sql_command import sql
 from api.cli.state import CliState
 from vidkg.logs import configure_logging
-from vidkg.settings import get_settings
+from vidkg.settings import describe_invalid, get_settings
 
 app = typer.Typer(
     help="vidkg: index long videos into an event knowledge graph and answer questions.",
@@ -43,7 +44,11 @@ app.command(name="eval")(eval_)
 
 @app.callback()
 def _root(ctx: typer.Context) -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        typer.echo(f"vidkg: invalid settings\n{describe_invalid(exc)}", err=True)
+        raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.home)
     ctx.obj = CliState(settings)
 
