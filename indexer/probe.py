@@ -9,7 +9,6 @@ minute or an hour of video. Audio-only files are accepted for speech.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -20,6 +19,16 @@ import av
 import av.error
 
 from indexer.media import open_media
+from indexer.probe_streams import (
+    data_reaches,
+    declared_duration,
+    demuxed_duration,
+    describe_stream,
+    first_frame_time,
+    frame_rate,
+    has_packets,
+    is_cover_art,
+)
 from vidkg.settings import ProbeSettings
 
 # Demuxers that read single images; ffmpeg opens a JPEG as a one-frame "video".
@@ -37,11 +46,6 @@ _MAX_STREAMS = 1000
 # says 1e-5 fps spreads 160 frames over half a year), and it would plan a chunk per
 # few seconds of that timeline.
 _MIN_FPS = 1 / 3600
-# How many packets to try while looking for a decodable frame.
-_DECODE_BUDGET_PACKETS = 400
-# How many packets to read after a seek while checking that data reaches a time; covers
-# a GOP of 10 s at 60 fps, and demuxing without decoding is cheap.
-_DEMUX_BUDGET_PACKETS = 5000
 # A truncated file with less readable data than this is rejected rather than indexed.
 _MIN_DECODABLE_S = 1.0
 
@@ -161,7 +165,7 @@ def _probe_container(
     path: Path, size: int, container: av.container.InputContainer, limits: ProbeSettings
 ) -> VideoProbe:
     fmt = container.format.name
-    videos = [s for s in container.streams.video if not _is_cover_art(s)]
+    videos = [s for s in container.streams.video if not is_cover_art(s)]
     audios = list(container.streams.audio)
     if fmt in _TEXT_FORMATS:
         raise ProbeError(path, RejectReason.NOT_A_VIDEO, "not a video file (it is text)")
@@ -189,18 +193,18 @@ def _probe_container(
             f"frames of {width}x{height} exceed the limit of {limits.max_frame_pixels} pixels "
             "(VIDKG_PROBE__MAX_FRAME_PIXELS)",
         )
-    first = _first_frame_time(container, stream)
+    first = first_frame_time(container, stream)
     if first is None:
-        if audios and not _has_packets(path, stream.index):
+        if audios and not has_packets(path, stream.index):
             # A video stream declared with no picture at all: the sound is what it holds.
             return _probe_audio_only(path, size, container, audios[0])
         raise _undecodable(path, stream)
     first_t, rotation, width, height = first
-    duration = _declared_duration(container, stream)
+    duration = declared_duration(container, stream)
     decodable = None
     if duration is None:
         # Every packet was read to measure it, so none can be missing: no truncation check.
-        duration = _demuxed_duration(path, stream.index)
+        duration = demuxed_duration(path, stream.index)
     else:
         decodable = _decodable_until(path, container, stream, first_t, duration, limits)
     if duration <= 0:
@@ -209,7 +213,7 @@ def _probe_container(
         )
     _long_enough(path, duration)
 
-    fps = _fps(stream)
+    fps = frame_rate(stream)
     _check_frame_rate(path, fps, duration)
     frames = stream.frames or (round(duration * fps) if fps else None)
     audio = audios[0] if audios else None
@@ -230,7 +234,7 @@ def _probe_container(
         audio_sample_rate=audio.codec_context.sample_rate if audio else None,
         audio_channels=audio.codec_context.channels if audio else None,
         first_frame_s=first_t,
-        streams=[_describe(s) for s in container.streams],
+        streams=[describe_stream(s) for s in container.streams],
     )
 
 
@@ -238,7 +242,7 @@ def _probe_audio_only(
     path: Path, size: int, container: av.container.InputContainer, audio: Any
 ) -> VideoProbe:
     """An audio-only file is indexed for speech; the visual stages skip it."""
-    duration = _declared_duration(container, audio) or _demuxed_duration(path, audio.index)
+    duration = declared_duration(container, audio) or demuxed_duration(path, audio.index)
     if duration <= 0:
         raise ProbeError(path, RejectReason.AUDIO_ONLY, "audio-only file with no duration")
     _long_enough(path, duration)
@@ -259,7 +263,7 @@ def _probe_audio_only(
         audio_codec=ctx.name,
         audio_sample_rate=ctx.sample_rate,
         audio_channels=ctx.channels,
-        streams=[_describe(s) for s in container.streams],
+        streams=[describe_stream(s) for s in container.streams],
     )
 
 
@@ -296,115 +300,12 @@ def _check_frame_rate(path: Path, fps: float | None, duration: float) -> None:
         )
 
 
-def _has_packets(path: Path, stream_index: int) -> bool:
-    """Whether the stream holds any packet, read in a fresh pass without decoding (the
-    demuxer's end-of-stream marker, of size 0, is not one)."""
-    with open_media(path) as container:
-        stream = container.streams[stream_index]
-        try:
-            return any(packet.size for packet in container.demux(stream))
-        except av.error.FFmpegError:
-            return True  # damaged data was reached: the decode check tells the rest
-
-
 def _long_enough(path: Path, duration: float) -> None:
     """Under a second there is nothing to index (a one-frame GIF declares 0.01 s)."""
     if duration < _MIN_DECODABLE_S:
         raise ProbeError(
             path, RejectReason.TOO_SHORT, f"{duration:.2f} s long: too short to index (< 1 s)"
         )
-
-
-def _is_cover_art(stream: av.stream.Stream) -> bool:
-    return bool(stream.disposition & av.stream.Disposition.attached_pic)
-
-
-def _fps(stream: av.video.stream.VideoStream) -> float | None:
-    if stream.type != "video":
-        return None
-    rate = stream.average_rate or stream.guessed_rate
-    return float(rate) if rate else None
-
-
-def _seconds(value: int | None, time_base: Any) -> float | None:
-    if value is None or time_base is None:
-        return None
-    return float(value * time_base)
-
-
-def _declared_duration(container: av.container.InputContainer, stream: Any) -> float | None:
-    candidates = [_seconds(stream.duration, stream.time_base)]
-    fps = _fps(stream)
-    if stream.frames and fps:
-        # Headers such as AVI's count frames; a truncated AVI still declares them all
-        # while its container duration shrinks to the bytes that are left.
-        candidates.append(stream.frames / fps)
-    if container.duration is not None:
-        candidates.append(container.duration / av.time_base)
-    good = [c for c in candidates if c is not None and math.isfinite(c) and c > 0]
-    return max(good) if good else None
-
-
-def _demuxed_duration(path: Path, stream_index: int) -> float:
-    """Duration of a stream whose headers carry none (raw elementary streams, which
-    cannot seek), by reading every packet once in a fresh pass, without decoding."""
-    with open_media(path) as container:
-        stream = container.streams[stream_index]
-        last, packets = 0.0, 0
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue  # the demuxer's end-of-stream marker
-            packets += 1
-            if packet.pts is not None and packet.time_base is not None:
-                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                last = max(last, end)
-        fps = _fps(stream)
-    if last <= 0 and fps:
-        last = packets / fps  # no timestamps at all: count frames
-    return last
-
-
-def _decode_frames(container: av.container.InputContainer, stream: Any, budget: int):
-    """Yield decoded frames of ``stream`` from the current position, skipping bad packets."""
-    for count, packet in enumerate(container.demux(stream)):
-        if count >= budget:
-            return
-        try:
-            yield from packet.decode()
-        except (av.error.FFmpegError, ValueError):
-            continue
-
-
-def _first_frame_time(container: av.container.InputContainer, stream: Any):
-    """(time, rotation, width, height) of the first frame that decodes, or None."""
-    for frame in _decode_frames(container, stream, _DECODE_BUDGET_PACKETS):
-        t = frame.time if frame.time is not None else 0.0
-        return t, int(getattr(frame, "rotation", 0) or 0), frame.width, frame.height
-    return None
-
-
-def _data_reaches(container: av.container.InputContainer, stream: Any, t: float) -> float | None:
-    """Seek to ``t``; return the latest packet time read up to ``t``, or None if none.
-
-    Truncation is missing data, so reading packets (no decoding) is enough, and it
-    stays cheap however long the GOP.
-    """
-    try:
-        container.seek(int(t / stream.time_base), stream=stream, backward=True)
-    except av.error.FFmpegError:
-        return None
-    latest = None
-    try:
-        for count, packet in enumerate(container.demux(stream)):
-            if packet.pts is not None and packet.time_base is not None:
-                latest = max(latest or 0.0, float(packet.pts * packet.time_base))
-                if latest >= t:
-                    break
-            if count >= _DEMUX_BUDGET_PACKETS:
-                break
-    except av.error.FFmpegError:
-        pass  # reading stopped at damaged data: report what was reached
-    return latest
 
 
 def _decodable_until(
@@ -419,13 +320,13 @@ def _decodable_until(
     is indexed up to there). Rejects a file with less than a second of readable data."""
     # A frame is expected within ~2 s of the end (one GOP of a typical encode).
     probe_t = max(first_t, duration - 2.0)
-    reached = _data_reaches(container, stream, probe_t)
+    reached = data_reaches(container, stream, probe_t)
     if reached is not None and reached >= min(probe_t, duration * limits.min_decodable_ratio):
         return None
     lo, hi = first_t, probe_t  # data reaches lo; not hi
     for _ in range(12):
         mid = (lo + hi) / 2
-        got = _data_reaches(container, stream, mid)
+        got = data_reaches(container, stream, mid)
         if got is not None and got >= mid - 1.0:
             lo = max(mid, got)
         else:
@@ -441,16 +342,3 @@ def _decodable_until(
             f"truncated: the file declares {duration:.1f} s but its data ends at about {lo:.1f} s",
         )
     return lo
-
-
-def _describe(stream: av.stream.Stream) -> dict[str, Any]:
-    ctx = stream.codec_context
-    info: dict[str, Any] = {"index": stream.index, "type": stream.type, "codec": ctx.name}
-    if stream.type == "video":
-        info.update(width=ctx.width, height=ctx.height, cover_art=_is_cover_art(stream))
-    elif stream.type == "audio":
-        info.update(sample_rate=ctx.sample_rate, channels=ctx.channels)
-    duration = _seconds(stream.duration, stream.time_base)
-    if duration is not None:
-        info["duration_s"] = duration
-    return info
