@@ -15,6 +15,7 @@ calls it for each unit in turn.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -126,8 +127,9 @@ class Pipeline:
         return self.run_job(job.id, progress)
 
     def run_job(self, job_id: int, progress: Progress | None = None) -> IngestReport:
-        """Run a job's units in this process, one at a time, in order. It is the only
-        runner of the job, so units left in flight by a dead process are redone."""
+        """Run a job's units here: one at a time, in order, or on ``processes`` local
+        children (``indexer.local_pool``). It is the only runner of the job, so units
+        left in flight by a dead process are redone."""
         started = time.perf_counter()
         job = self.jobs.get(job_id)
         video = self._video(job.video_id)
@@ -139,13 +141,13 @@ class Pipeline:
                     report.stages[name].chunks_skipped += 1
                     if progress:
                         progress(name, chunk.end_s - chunk.start_s)
-        ran: set[Unit] = set()
         try:
-            while units := self.jobs.claim(job_id, limit=1, adopt_in_flight=True):
-                if units[0] in ran:
-                    raise RuntimeError(f"{units[0]} of job {job_id} ran but did not finish")
-                ran.add(units[0])
-                self.run_unit(job_id, units[0], report, progress, resumed=True)
+            if self.cfg.processes > 1 and not multiprocessing.current_process().daemon:
+                from indexer.local_pool import run_job_on_processes
+
+                self.load_s = run_job_on_processes(self, job_id, report, progress)
+            else:
+                self._run_units_here(job_id, report, progress)
         except BaseException as exc:  # interrupted (Ctrl-C) or the database went away
             try:
                 self.jobs.abandon(job_id, exc)
@@ -156,6 +158,15 @@ class Pipeline:
         report.wall_s = time.perf_counter() - started
         report.model_load_s = self.load_s
         return report
+
+    def _run_units_here(self, job_id: int, report: IngestReport, progress: Progress | None) -> None:
+        """Every unit of the job in this process, one at a time, in order."""
+        ran: set[Unit] = set()
+        while units := self.jobs.claim(job_id, limit=1, adopt_in_flight=True):
+            if units[0] in ran:
+                raise RuntimeError(f"{units[0]} of job {job_id} ran but did not finish")
+            ran.add(units[0])
+            self.run_unit(job_id, units[0], report, progress, resumed=True)
 
     def run_unit(
         self,

@@ -43,7 +43,7 @@ from indexer.catalog import register_video
 from indexer.faults import OUT_OF_TIME, is_transient, out_of_time
 from indexer.jobs import Dispatch, Job, JobNotFound, JobStore
 from indexer.models import ModelRegistry
-from indexer.plan import Unit
+from indexer.plan import IngestReport, Progress, Unit
 from indexer.recovery import RecoveryLoop
 from vidkg.db import Database, open_database
 from vidkg.settings import Settings
@@ -216,21 +216,32 @@ class WorkerContext:
         return self._pipeline
 
     def run(self, job_id: int, unit: Unit, dispatch: Dispatch, *, resumed: bool = False) -> None:
-        """Run the unit, then send what became ready. A unit that breaks for a reason
-        that is not transient is failed with it, so its job still ends."""
-        jobs = JobStore(self.db().sessions, self.settings.worker)
+        """Run the unit, then send what became ready."""
         try:
-            self.pipeline().run_unit(job_id, unit, resumed=resumed)
+            self.run_here(job_id, unit, resumed=resumed)
         except JobNotFound as exc:  # deleted with its video while the message waited
             log.warning("job %s: %s dropped: %s", job_id, unit, exc)
             return
+        JobStore(self.db().sessions, self.settings.worker).claim(job_id, dispatch=dispatch)
+
+    def run_here(
+        self, job_id: int, unit: Unit, progress: Progress | None = None, *, resumed: bool = False
+    ) -> IngestReport | None:
+        """Run the unit in this process (a Celery task, or a child of ``indexer.local_pool``).
+        A unit that breaks for a reason that is not transient is failed with it, so its
+        job still ends; transient faults and JobNotFound are the caller's."""
+        try:
+            return self.pipeline().run_unit(job_id, unit, progress=progress, resumed=resumed)
+        except JobNotFound:
+            raise
         except Exception as exc:
             if is_transient(exc):
                 raise
+            jobs = JobStore(self.db().sessions, self.settings.worker)
             if out_of_time(exc):
                 log.error("job %s: %s %s", job_id, unit, OUT_OF_TIME)
                 jobs.fail_unit(job_id, unit, OUT_OF_TIME)
             else:
                 log.exception("job %s: %s failed", job_id, unit)
                 jobs.fail_unit(job_id, unit, f"{type(exc).__name__}: {exc}")
-        jobs.claim(job_id, dispatch=dispatch)
+        return None

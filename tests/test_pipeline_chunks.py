@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from api.cli.bench_scoring import normalise
 from indexer.catalog import register_video
+from indexer.jobs import worker_name
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
-from tests.conftest import fresh_database
+from tests.conftest import Ingested, fresh_database
 from tests.support import OPENCV_DATA, SAMPLE, VTEST, require
 from vidkg.db import open_database
 from vidkg.settings import Settings
@@ -100,3 +103,41 @@ def test_rotated_odd_sized_variable_rate_video(
     assert cuts == [pytest.approx(3.0, abs=0.1)]
     sizes = {Image.open(f).size for f in frames}
     assert sizes and all(h > w for w, h in sizes), sizes  # upright: portrait after rotation
+
+
+def test_two_local_processes_ingest_what_one_does(
+    vidkg_home: Path, template_db: str, registry: ModelRegistry, sample: Ingested
+) -> None:
+    """VIDKG_INDEXER__PROCESSES=2 (no broker): the sample's units run in two spawned
+    children, whose checkpoints name them, and the evidence is the single process's:
+    the same cuts, the words spoken, every text shown."""
+    truth = json.loads(SAMPLE.with_name("briefing.truth.json").read_text())
+    with fresh_database(vidkg_home, template_db) as base:
+        settings = base.model_copy(
+            update={"indexer": base.indexer.model_copy(update={"processes": 2})}
+        )
+        # Speech and the picture: two units at once, each child loading only its models.
+        report, cuts, words, _ = _ingest(settings, registry, SAMPLE, ["scenes", "asr", "ocr"])
+        db = open_database(settings)
+        try:
+            with db.engine.connect() as conn:
+                workers = set(
+                    conn.execute(text("SELECT DISTINCT worker FROM ingest_checkpoints"))
+                    .scalars()
+                    .all()
+                )
+                texts = " ".join(
+                    conn.execute(text("SELECT text FROM onscreen_text")).scalars().all()
+                )
+        finally:
+            db.dispose()
+    assert report.status == "succeeded", report.failures
+    assert report.stages["asr"].chunks_done == 1 and report.stages["ocr"].rows > 0
+    assert len(workers - {None}) >= 2 and worker_name() not in workers, workers
+    one = sample.rows("SELECT start_s FROM scenes WHERE cut_before ORDER BY start_s")
+    assert cuts == pytest.approx([r["start_s"] for r in one])
+    said = normalise(" ".join(w.word for w in words))
+    assert "north bridge" in said, said
+    read = set(normalise(texts).split())
+    for shown in truth["onscreen_text"]:
+        assert set(normalise(shown["text"]).split()) <= read, (shown["text"], texts)

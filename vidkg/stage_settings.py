@@ -208,6 +208,15 @@ class IndexerSettings(_Closed):
         "with a warning, where CTranslate2 cannot compute on CUDA (it needs CUDA 12's cuBLAS).",
     )
     threads: int = Field(default=0, description="CPU threads per model; 0: all cores.")
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Local processes an in-process ingest (vidkg ingest, vidkg bench "
+        "ingest) runs its units on, each with its own models (about 2 GB) and cores / N "
+        "threads; no broker needed (indexer/local_pool.py). One process leaves cores idle "
+        "between model calls. vidkg serve's job runner, a daemon process, stays at one.",
+    )
     mmap_threshold_bytes: int = Field(
         default=0,
         ge=0,

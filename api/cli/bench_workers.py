@@ -10,6 +10,7 @@ of its own (e.g. ``redis://127.0.0.1:6379/12``): the workers take any unit sent 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from api.cli.bench_ingest import tree_mb
 from indexer.catalog import register_video
 from indexer.job_progress import job_progress
 from indexer.jobs import JobStore
@@ -88,12 +90,8 @@ def _wait_ready(settings: Settings, workers: int, timeout: float = 180) -> None:
 
 
 def _tree_rss_mb(procs: list[subprocess.Popen]) -> float:
-    total = 0
+    total = 0.0
     for proc in procs:
-        try:
-            root = psutil.Process(proc.pid)
-            for p in [root, *root.children(recursive=True)]:
-                total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            continue
-    return total / 2**20
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += tree_mb(psutil.Process(proc.pid))
+    return total
