@@ -63,8 +63,13 @@ def _run(job_id: int, kind: str, chunk: int) -> UnitDone:
     assert _CONTEXT is not None, "the pool's initializer did not run"
     steps: list[tuple[str, float]] = []
     try:
+        # resumed: this run is the job's only runner (as in one process), so a unit a
+        # killed run left running is simply run again, without waiting out its heartbeat.
         report = _CONTEXT.run_here(
-            job_id, Unit(chunk=chunk, kind=kind), lambda name, s: steps.append((name, s))
+            job_id,
+            Unit(chunk=chunk, kind=kind),
+            lambda name, s: steps.append((name, s)),
+            resumed=True,
         )
     except JobNotFound:  # deleted with its video meanwhile: nothing more to run
         report = None

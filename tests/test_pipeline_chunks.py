@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from api.cli.bench_scoring import normalise
 from indexer.catalog import register_video
-from indexer.jobs import worker_name
+from indexer.jobs import JobStore, worker_name
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
 from tests.conftest import Ingested, fresh_database
@@ -141,3 +141,31 @@ def test_two_local_processes_ingest_what_one_does(
     read = set(normalise(texts).split())
     for shown in truth["onscreen_text"]:
         assert set(normalise(shown["text"]).split()) <= read, (shown["text"], texts)
+
+
+def test_local_processes_finish_a_job_a_killed_run_left_running(
+    vidkg_home: Path, template_db: str, registry: ModelRegistry
+) -> None:
+    """A run killed with its units sent (pending) or running, heartbeat still fresh, is
+    finished by the next in-process run on local processes: it is the job's only runner."""
+    with fresh_database(vidkg_home, template_db) as base:
+        settings = base.model_copy(
+            update={"indexer": base.indexer.model_copy(update={"processes": 2})}
+        )
+        db = open_database(settings)
+        try:
+            video_id = register_video(db.sessions, settings, SAMPLE).video_id
+            jobs = JobStore(db.sessions, settings.worker)
+            job, _ = jobs.submit(video_id, ["scenes", "ocr"], settings.indexer.chunk_s)
+            sent = jobs.claim(job.id, adopt_in_flight=True)  # the killed run sent these
+            assert jobs.start(job.id, sent[0], "killed-host:1") is not None
+            report = Pipeline(db, settings, registry).run_job(job.id)
+            with db.engine.connect() as conn:
+                done = conn.execute(
+                    text("SELECT stage, status, worker FROM ingest_checkpoints ORDER BY stage")
+                ).all()
+        finally:
+            db.dispose()
+    assert report.status == "succeeded", report.failures
+    assert {(s, st) for s, st, _ in done} >= {("scenes", "done"), ("ocr", "done")}
+    assert all(w != "killed-host:1" for *_, w in done), done
