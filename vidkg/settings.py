@@ -234,6 +234,11 @@ def describe_invalid(exc: ValidationError) -> str:
         name = "VIDKG_" + "__".join(str(part).upper() for part in err["loc"])
         if err["type"] == "extra_forbidden":
             lines.append(f"{name}: no such setting (README's Configuration lists them)")
+        elif any(word in name for word in _SECRET_WORDS):  # never echo a secret
+            lines.append(f"{name}: {err['msg']}")
         else:
             lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
     return "\n".join(lines)
+
+
+_SECRET_WORDS = ("KEY", "PASSWORD", "SECRET", "TOKEN", "URL")
