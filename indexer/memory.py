@@ -9,10 +9,10 @@ the whole ingest gained). A fixed threshold, which also stops the raising, sends
 buffers to mmap, returned whole when freed: speech alone then stayed at 869-881 MB with
 1 MiB, and the whole 20-minute ingest peaked at 1.69 GiB instead of 1.97, though it
 still climbed about 50 MB a chunk (that part of the growth is not speech's). It costs
-time, as every such buffer is then
-faulted in afresh: at 1 MiB speech took 15.7-19.5 s instead of 12.0 s on the 5-minute
-haystack, at 128 KiB the 20-minute ingest was 23% slower. So it is off by default
-(``VIDKG_INDEXER__MMAP_THRESHOLD_BYTES``), for hosts where memory is what runs out.
+time, as every such buffer is then faulted in afresh: at 1 MiB speech took 15.7-19.5 s
+instead of 12.0 s on the 5-minute haystack, at 128 KiB the 20-minute ingest was 23%
+slower. So it is off by default (``VIDKG_INDEXER__MMAP_THRESHOLD_BYTES``), for hosts
+where memory is what runs out.
 """
 
 from __future__ import annotations
