@@ -2,7 +2,7 @@
 
 This is where layers meet: retrieval takes its models as plain callables, and this module
 lends it the indexer's (the embed stage's sentence model, CLIP's text tower when weights
-are configured), so ``retrieval`` never imports ``indexer``.
+are configured, whisper to listen again), so ``retrieval`` never imports ``indexer``.
 """
 
 from __future__ import annotations
@@ -34,5 +34,15 @@ def retrieval_service(
         except ModelUnavailable as exc:
             log.warning("visual search is off: %s", exc)
     graph = graph or GraphService(db.sessions, settings.graph.cache_graphs)
-    ctx = Context(db.sessions, settings.retrieval, graph, embed, embed_model, clip, clip_model)
+    listen = None
+    if settings.retrieval.relisten:
+        from api.listen import speech_listener
+
+        try:
+            listen = speech_listener(registry, db.sessions)
+        except ModelUnavailable as exc:
+            log.warning("speech is not listened to again: %s", exc)
+    ctx = Context(
+        db.sessions, settings.retrieval, graph, embed, embed_model, clip, clip_model, listen
+    )
     return RetrievalService(ctx)

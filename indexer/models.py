@@ -191,6 +191,28 @@ class ModelRegistry:
         except Exception as exc:  # an export or runtime that fails costs speed, not text
             log.warning("OCR text detector stays in torch (onnx export failed: %s)", exc)
 
+    def ocr_lexicon(self) -> frozenset[str]:
+        """Words OCR readings are checked against (:mod:`indexer.stages.ocr_lexicon`);
+        empty when switched off or when no word list is at hand."""
+
+        def load() -> frozenset[str]:
+            from indexer.stages.ocr_lexicon import load_lexicon
+
+            setting = self.settings.ocr.lexicon
+            if setting == "off":
+                return frozenset()
+            try:
+                path = Path(setting) if setting else Path(self.text_model_path()) / "vocab.txt"
+                with path.open(encoding="utf-8") as lines:
+                    return load_lexicon(lines)
+            except (OSError, ModelUnavailable) as exc:
+                if setting:
+                    raise ModelUnavailable(f"OCR lexicon {setting}: {exc}") from exc
+                log.warning("OCR readings are kept as read (no lexicon: %s)", exc)
+                return frozenset()
+
+        return self._get("ocr_lexicon", load)
+
     # ---- objects -------------------------------------------------------------------
 
     def detector_weights(self) -> str:

@@ -26,7 +26,7 @@ from indexer.finalize import finalize_job
 from indexer.graph_step import build_graph
 from indexer.jobs import Job, JobStore, worker_name
 from indexer.media import read_audio
-from indexer.memory import fix_mmap_threshold
+from indexer.memory import fix_mmap_threshold, release_free_memory
 from indexer.models import ModelRegistry, ModelUnavailable
 from indexer.plan import (
     DERIVED,
@@ -192,6 +192,7 @@ class Pipeline:
             every = self.settings.worker.heartbeat_s
             with Heartbeat(self.db.sessions, job.id, unit.chunk, todo, worker, every):
                 self._run_started(job, video, unit, todo, report, progress)
+            release_free_memory()  # what the unit freed goes back (indexer.memory)
         return report
 
     def _run_started(

@@ -25,6 +25,7 @@ from vidkg.retrieval_settings import RetrievalSettings
 if TYPE_CHECKING:
     from graph.service import GraphService
     from retrieval.pack import Packed
+    from retrieval.relisten import Listener
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Context:
     embed_model: str | None = None
     clip_text: TextEmbedder | None = None  # CLIP text tower, when weights are configured
     clip_model: str | None = None
+    listen: Listener | None = None  # whisper over a video's audio (retrieval.relisten)
 
 
 class Retriever(Protocol):

@@ -21,6 +21,7 @@ from retrieval.fusion import fuse
 from retrieval.pack import EvidenceItem, Packed, pack
 from retrieval.planner import phrases, plan_question
 from retrieval.registry import ANSWERERS, RETRIEVERS, Context, Retriever, load_builtins
+from retrieval.relisten import relisten
 from retrieval.text_rules import content_words, fmt_tc, stem, tokens
 from retrieval.types import (
     EVERYWHERE,
@@ -126,6 +127,9 @@ class RetrievalService:
             plan = self.plan(question, scope)
         with _timed(timings, "retrieve"):
             ranked, packed, plan = self._evidence(plan)
+        if self.ctx.listen is not None and self.settings.relisten:
+            with _timed(timings, "relisten"):
+                packed, plan = self._listen_again(plan, packed)
         name = answerer or self.settings.answerer
         with _timed(timings, "answer"):
             drafted, used, fallback = self._answer(name, plan, packed)
@@ -143,6 +147,12 @@ class RetrievalService:
             used,
             timings,
         )
+
+    def _listen_again(self, plan: Plan, packed: Packed) -> tuple[Packed, Plan]:
+        assert self.ctx.listen is not None
+        floor = self.settings.answer_min_score
+        packed, heard = relisten(plan, packed, self.ctx.listen, floor)
+        return packed, (replace(plan, notes=(*plan.notes, heard)) if heard else plan)
 
     def _answer(self, name: str, plan: Plan, packed: Packed) -> tuple[Drafted, str, str | None]:
         """The named answerer's draft; the extractive one's (with why) when it cannot run

@@ -148,6 +148,45 @@ def test_sample_questions_are_answered_with_their_citations(
         ), (qa["question"], a.citations)
 
 
+GARBLED = "Mario Lopes will lean the bright chip starting on Tuesday."
+
+
+def test_misheard_speech_is_listened_to_again_with_the_question(
+    sample: Ingested, registry: ModelRegistry
+) -> None:
+    """Whisper base garbles rare words (on a haystack it stored "The Harbour Femme to
+    Lymphom Island" for "the harbour ferry to Lindholm Island"). Evidence garbled the
+    same way is re-heard from the video's own audio with the question's words as
+    hotwords, and replaced only where what is re-heard answers the question."""
+    from api.listen import speech_listener
+    from retrieval.pack import EvidenceItem, Packed
+    from retrieval.planner import plan_question
+    from retrieval.relevance import relevance
+    from retrieval.relisten import relisten
+    from retrieval.types import EvidenceRef, Scope, Source
+
+    listen = speech_listener(registry, sample.db.sessions)
+    row = next(
+        r
+        for r in sample.rows("SELECT id, start_s, end_s, text FROM speech_segments")
+        if "shift" in r["text"].lower()
+    )
+    item = EvidenceItem(
+        1, sample.video_id, row["start_s"], row["end_s"], Source.SPEECH, GARBLED,
+        EvidenceRef("speech_segments", row["id"]), rank=1,
+    )  # fmt: skip
+    packed, scope = Packed((item,), 20), Scope((sample.video_id,))
+    plan = plan_question("Who will lead the night shift?", scope)
+    assert relevance(plan, GARBLED) < 0.5  # garbled beyond the floor
+    heard, note = relisten(plan, packed, listen, 0.5)
+    [again] = heard.items
+    assert "lopez" in normalise(again.text) and "night shift" in normalise(again.text), again
+    assert note.startswith("re-heard [E1]")
+    assert 5.0 <= again.words[0].start_s < again.words[-1].end_s <= 11.0  # spoken 6.6-10.1 s
+    never = plan_question("Who will lead the goat parade on the harbour?", scope)
+    assert relisten(never, packed, listen, 0.5) == (packed, "")
+
+
 def test_ask_and_search_from_the_command_line(sample: Ingested) -> None:
     from tests.support import run_cli
 

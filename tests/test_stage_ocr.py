@@ -16,6 +16,7 @@ from indexer.models import ModelRegistry
 from indexer.ocr_onnx import INT8_VERSION, OnnxCraft
 from indexer.stages.base import SampledFrame, Span, TextTrackRecord
 from indexer.stages.ocr import TextStage, normalise
+from indexer.stages.ocr_lexicon import correct
 from tests.support import OPENCV_DATA, VTEST, require
 from vidkg.settings import Settings
 
@@ -107,11 +108,15 @@ def test_street_sign_photo(registry: ModelRegistry) -> None:
 
 
 # Real scene-text photos that the text test once ruled out (grey print on a projector, a
-# teal sign in the shade under a walkway, a small yellow sign on a dark shopfront).
+# teal sign in the shade under a walkway, a small yellow sign on a dark shopfront), and
+# two that easyocr misreads.
 SCENE_TEXT = {
     "scenetext_segmented_word05.jpg": "sanyo",
     "scenetext03.jpg": "centre",
-    "scenetext06.jpg": "prior",  # "priory galleries", read as "priorv gallepies" here
+    # "priory galleries", read "pRIORV gallepies": "priory" put right by the lexicon
+    "scenetext06.jpg": "priory",
+    # read "Customer Freephone IPrivate Hirel Service": the sign's edges as I and l
+    "scenetext_segmented_word03.jpg": "customer freephone private hire service",
 }
 
 
@@ -134,6 +139,31 @@ def test_scene_text_passes_the_text_test_and_is_read(registry: ModelRegistry, na
     assert stage.may_have_text(frame)
     read = " ".join(normalise(text) for text, _, _ in stage.read(frame))
     assert SCENE_TEXT[name] in read, read
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        (
+            "NQTICE DOUBLE PARKING PROHIBITED 'ALL TIHES",
+            "NOTICE DOUBLE PARKING PROHIBITED 'ALL TIMES",
+        ),
+        ("galleries the sbip", "galleries the ship"),
+        # not in the lexicon, but no OCR confusion away from a word: kept as read
+        ("Stationery Box", "Stationery Box"),  # "stationary" is e -> a away
+        ("WELCOME DR. HALVORSEN", "WELCOME DR. HALVORSEN"),
+        ("FLIGHT KL 1092 BOARDING RE16 TGK", "FLIGHT KL 1092 BOARDING RE16 TGK"),
+        ("GUEST NETWORK PASSWORD: ORBIT-7", "GUEST NETWORK PASSWORD: ORBIT-7"),
+        ("PROxtraX cOpY centre", "PROxtraX cOpY centre"),
+    ],
+)
+def test_misreads_put_right_only_by_ocr_confusions(
+    registry: ModelRegistry, read: str, meant: str
+) -> None:
+    lexicon = registry.ocr_lexicon()
+    assert len(lexicon) > 15000  # the sentence model's vocabulary, whole words
+    assert correct(read, lexicon) == meant
+    assert correct(read, frozenset()) == read
 
 
 def test_onnx_text_detector_finds_the_same_boxes(registry: ModelRegistry, tmp_path: Path) -> None:

@@ -72,6 +72,12 @@ class RetrievalSettings(BaseModel):
         description="An answer's evidence must cover at least this share of the question's "
         "key terms (or pass the dense floor) or ask says it does not know.",
     )
+    relisten: bool = Field(
+        default=True,
+        description="When no evidence is relevant, decode the best-ranked speech moment "
+        "again with the question's key terms as whisper's hotwords, and answer from what "
+        "is re-heard if it passes the floor (whisper is loaded with the service).",
+    )
     pack_tokens: int = Field(
         default=3000,
         ge=100,

@@ -58,6 +58,12 @@ class AsrSettings(_Closed):
         "wrong with 1) for up to a fifth more speech time (71-82 s instead of 67 s).",
     )
     language: str | None = Field(default=None, description="Unset: detected per chunk.")
+    relisten: bool = Field(
+        default=True,
+        description="Decode again, alone, each lone stretch the VAD calls speech that "
+        "whisper heard as one word or none: whisper can skip a short utterance after a "
+        "sentence (60-min haystacks: 'side right' and 'front left' missed without it).",
+    )
     overlap_s: float = Field(
         default=5.0,
         description="Audio read on each side of a chunk so words at its edges are heard in "
@@ -107,6 +113,12 @@ class OcrSettings(_Closed):
         "torch: as easyocr ships it. CUDA always runs torch.",
     )
     min_confidence: float = Field(default=0.3, description="Weaker readings are dropped.")
+    lexicon: str | None = Field(
+        default=None,
+        description="Word list (one a line) against which misreads are put right when "
+        "the fix is a known OCR confusion ('Private Hirel' -> 'Private Hire'). Unset: the "
+        "sentence model's vocabulary; 'off': readings kept exactly as read.",
+    )
     track_gap_s: float = Field(
         default=2.5, description="The same text seen again within this gap extends its track."
     )

@@ -6,6 +6,12 @@ stitches neighbouring chunks without duplicated or lost words. Records span thei
 not whisper's segments, whose times include the silence around the speech; and as the
 VAD filter joins speech across the silence it removes, a segment is split where its words
 are more than ``MAX_GAP_S`` apart.
+
+Whisper sometimes skips, or half hears, a short utterance that follows other speech in
+the same 30 s window: on the 60-minute haystacks the alsa "Side, right" 3 s after a
+narrated sentence was not heard, and "Front, left" came out as "Left.", yet both are
+heard when their second of audio is decoded alone. So a lone VAD speech region heard as
+one word or none is decoded again on its own (``AsrSettings.relisten``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from indexer.models import ModelRegistry
+from indexer.stages.asr_regions import joined, restored, speech_regions, underheard
 from indexer.stages.base import ChunkAudio, SpeechRecord, Word
 from vidkg.stage_settings import AsrSettings
 
@@ -53,15 +60,51 @@ class SpeechStage:
             return self._transcribe(samples, audio)
 
     def _transcribe(self, samples: np.ndarray, audio: ChunkAudio) -> list[SpeechRecord]:
+        regions = speech_regions(samples)
+        if not regions:
+            return []
+        records = self._decode(joined(samples, regions), audio, 0.0, regions)
+        if self.settings.relisten:
+            records = self._relisten(samples, audio, regions, records)
+        return sorted(records, key=lambda r: r.start_s)
+
+    def _relisten(
+        self,
+        samples: np.ndarray,
+        audio: ChunkAudio,
+        regions: list[dict],
+        records: list[SpeechRecord],
+    ) -> list[SpeechRecord]:
+        """Each lone region heard barely (one word or none), decoded again alone; its
+        new words replace the old if there are more of them."""
+        rate = ChunkAudio.SAMPLE_RATE
+        for lo, hi, inside in underheard(regions, records, audio):
+            i, j = (max(0, round((t - audio.start_s) * rate)) for t in (lo, hi))
+            again = self._decode(samples[i:j], audio, i / rate)
+            if sum(len(r.words) for r in again) > sum(len(r.words) for r in inside):
+                records = [r for r in records if r not in inside] + again
+        return records
+
+    def _decode(
+        self,
+        samples: np.ndarray,
+        audio: ChunkAudio,
+        offset_s: float,
+        regions: list[dict] | None = None,
+    ) -> list[SpeechRecord]:
+        """Whisper's segments of ``samples`` (which start ``offset_s`` into the chunk's
+        audio; ``regions``: the VAD regions they join) as records of kept words."""
         segments, info = self.registry.whisper().transcribe(
             samples,
             language=self.settings.language,
             beam_size=self.settings.beam_size,
             temperature=0.0,
-            vad_filter=True,
+            vad_filter=False,
             word_timestamps=True,
             condition_on_previous_text=False,
         )
+        if regions is not None:
+            segments = restored(segments, regions)
         return [
             SpeechRecord(
                 start_s=words[0].start_s,
@@ -72,19 +115,19 @@ class SpeechStage:
                 confidence=float(np.mean([w.probability for w in words])),
             )
             for segment in segments
-            for words in _split_at_pauses(self._kept_words(segment.words or (), audio))
+            for words in _split_at_pauses(self._kept_words(segment.words or (), audio, offset_s))
         ]
 
     @staticmethod
-    def _kept_words(raw: Iterable[Any], audio: ChunkAudio) -> tuple[Word, ...]:
+    def _kept_words(raw: Iterable[Any], audio: ChunkAudio, offset_s: float) -> tuple[Word, ...]:
         """The segment's words in absolute time whose start lies in this chunk's keep
         window; the overlap on either side belongs to the neighbouring chunks."""
         words: list[Word] = []
         kept, last_end = False, None  # the word before this one: kept?, its end
         for w in raw:
             text = " ".join(w.word.split())
-            start = audio.start_s + float(w.start)
-            end = max(start, audio.start_s + float(w.end))
+            start = audio.start_s + offset_s + float(w.start)
+            end = max(start, audio.start_s + offset_s + float(w.end))
             if last_end is not None and _continues(w.word) and start - last_end < GLUE_GAP_S:
                 if kept:  # a piece of the word before: kept or dropped with it
                     words[-1] = _glued(words[-1], text, end, float(w.probability))

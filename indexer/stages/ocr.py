@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from indexer.stages.base import Box, SampledFrame, Span, TextTrackRecord, cell_changes
+from indexer.stages.ocr_lexicon import correct
 from vidkg.stage_settings import OcrSettings
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class TextStage:
         results = reader.recognize(grey, horizontal_list=horizontal, free_list=free)
         found = []
         for points, text, conf in results:
-            text = " ".join(str(text).split())
+            text = correct(" ".join(str(text).split()), self.registry.ocr_lexicon())
             if not text or float(conf) < self.settings.min_confidence:
                 continue
             xs = [float(p[0]) for p in points]
