@@ -7,7 +7,6 @@ whose file has moved since it was ingested is simply not listened to again.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from indexer.models import ModelRegistry
 from retrieval.relisten import Heard, Listener
 from vidkg.schema import Video
 
-log = logging.getLogger(__name__)
 PAD_S = 0.5  # audio taken on each side: a soft onset starts before the stored word
 
 

@@ -1,13 +1,15 @@
-"""Listening again: the best speech moments decoded anew with the question's words.
+"""Listening again: the best speech moment decoded anew with the question's words.
 
 Whisper base garbles names and uncommon words, so a sentence that answers the question
 can hold none of its key terms and fall under the relevance floor: "The Harbour Femme to
 Lymphom Island howling at half past six" for "At what time does the harbour ferry to
 Lindholm Island now leave?" (60-minute haystack, seed 2). Deep Video Discovery inspects
 a clip again once it knows what it looks for; this does the same for speech. When no
-packed item is relevant, the best-ranked speech items are decoded again with the
+packed item is relevant, the best-ranked speech item is decoded again with the
 question's key terms as whisper's hotwords, and a re-heard text that passes the floor
-replaces the stored one in the pack (the store keeps what ingest heard).
+replaces the stored one in the pack (the store keeps what ingest heard). One decode costs
+0.5-1.5 s on two cores (whisper's encoder reads 30 s however short the clip), paid only
+by questions that would otherwise get "I don't know", so ``TOP`` is 1.
 
 Hotwords bias the decoder, so a re-heard text must still pass the same floor as any
 evidence, proper names included: on both 60-minute haystacks, none of the 24 questions
