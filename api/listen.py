@@ -2,14 +2,17 @@
 stage runs it, over a few seconds of a video's audio, with hotwords.
 
 Built once per process, with the service; it reads the video's own file, so a video
-whose file has moved since it was ingested is simply not listened to again.
+whose file has moved or been damaged since it was ingested is simply not listened to
+again (the answer is then what the stored evidence gives).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+import av.error
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 from threadpoolctl import threadpool_limits
@@ -20,6 +23,7 @@ from indexer.models import ModelRegistry
 from retrieval.relisten import Heard, Listener
 from vidkg.schema import Video
 
+log = logging.getLogger(__name__)
 PAD_S = 0.5  # audio taken on each side: a soft onset starts before the stored word
 
 
@@ -34,7 +38,11 @@ def speech_listener(registry: ModelRegistry, sessions: sessionmaker[Session]) ->
         if path is None or not path.is_file():
             return None
         lo = max(0.0, start_s - PAD_S)
-        samples = read_audio(path, lo, end_s + PAD_S)
+        try:
+            samples = read_audio(path, lo, end_s + PAD_S)
+        except (OSError, av.error.FFmpegError) as exc:  # replaced or damaged since ingest
+            log.warning("video %d not listened to again: %s", video_id, exc)
+            return None
         if not samples.any():
             return None
         return _heard(_decode(model, samples, settings.language, settings.beam_size, hotwords), lo)

@@ -9,6 +9,7 @@ kind of evidence.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -152,7 +153,7 @@ GARBLED = "Mario Lopes will lean the bright chip starting on Tuesday."
 
 
 def test_misheard_speech_is_listened_to_again_with_the_question(
-    sample: Ingested, registry: ModelRegistry
+    sample: Ingested, registry: ModelRegistry, tmp_path: Path
 ) -> None:
     """Whisper base garbles rare words (on a haystack it stored "The Harbour Femme to
     Lymphom Island" for "the harbour ferry to Lindholm Island"). Evidence garbled the
@@ -185,6 +186,19 @@ def test_misheard_speech_is_listened_to_again_with_the_question(
     assert 5.0 <= again.words[0].start_s < again.words[-1].end_s <= 11.0  # spoken 6.6-10.1 s
     never = plan_question("Who will lead the goat parade on the harbour?", scope)
     assert relisten(never, packed, listen, 0.5) == (packed, "")
+    # A file moved or damaged since ingest: the evidence stays as stored, no error.
+    assert listen(sample.video_id + 999, 6.0, 10.0, "night shift") is None
+    damaged = tmp_path / "briefing.mp4"
+    damaged.write_bytes(b"not a video any more" * 100)
+    moved = text("UPDATE videos SET source_path = :p WHERE id = :id")
+    original = sample.rows("SELECT source_path FROM videos")[0]["source_path"]
+    with sample.db.engine.begin() as conn:
+        conn.execute(moved, {"p": str(damaged), "id": sample.video_id})
+    try:
+        assert relisten(plan, packed, listen, 0.5) == (packed, "")
+    finally:
+        with sample.db.engine.begin() as conn:
+            conn.execute(moved, {"p": original, "id": sample.video_id})
 
 
 def test_ask_and_search_from_the_command_line(sample: Ingested) -> None:
