@@ -20,8 +20,10 @@ from threadpoolctl import threadpool_limits
 from graph.types import Word
 from indexer.media import read_audio
 from indexer.models import ModelRegistry
+from indexer.stages.asr import decode
 from retrieval.relisten import Heard, Listener
 from vidkg.schema import Video
+from vidkg.stage_settings import AsrSettings
 
 log = logging.getLogger(__name__)
 PAD_S = 0.5  # audio taken on each side: a soft onset starts before the stored word
@@ -45,23 +47,14 @@ def speech_listener(registry: ModelRegistry, sessions: sessionmaker[Session]) ->
             return None
         if not samples.any():
             return None
-        return _heard(_decode(model, samples, settings.language, settings.beam_size, hotwords), lo)
+        return _heard(_decode(model, samples, settings, hotwords), lo)
 
     return listen
 
 
-def _decode(model: Any, samples: np.ndarray, language: str | None, beam: int, hot: str) -> list:
+def _decode(model: Any, samples: np.ndarray, settings: AsrSettings, hot: str) -> list:
     with threadpool_limits(limits=1, user_api="blas"):  # as the asr stage decodes
-        segments, _ = model.transcribe(
-            samples,
-            language=language,
-            beam_size=beam,
-            temperature=0.0,
-            vad_filter=False,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            hotwords=hot,
-        )
+        segments, _ = decode(model, samples, settings, hotwords=hot)
         return list(segments)
 
 

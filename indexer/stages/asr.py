@@ -94,15 +94,7 @@ class SpeechStage:
     ) -> list[SpeechRecord]:
         """Whisper's segments of ``samples`` (which start ``offset_s`` into the chunk's
         audio; ``regions``: the VAD regions they join) as records of kept words."""
-        segments, info = self.registry.whisper().transcribe(
-            samples,
-            language=self.settings.language,
-            beam_size=self.settings.beam_size,
-            temperature=0.0,
-            vad_filter=False,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-        )
+        segments, info = decode(self.registry.whisper(), samples, self.settings)
         if regions is not None:
             segments = restored(segments, regions)
         return [
@@ -137,6 +129,24 @@ class SpeechStage:
                     words.append(Word(start, end, text, float(w.probability)))
             last_end = end
         return tuple(words)
+
+
+def decode(
+    model: Any, samples: np.ndarray, settings: AsrSettings, hotwords: str | None = None
+) -> tuple[Any, Any]:
+    """Whisper's (lazy segments, info) for ``samples`` as vidkg decodes speech: beam
+    search at temperature 0, no conditioning on earlier text, word times, no VAD (the
+    caller runs it); ``hotwords`` bias the decoder (ask's listening again)."""
+    return model.transcribe(
+        samples,
+        language=settings.language,
+        beam_size=settings.beam_size,
+        temperature=0.0,
+        vad_filter=False,
+        word_timestamps=True,
+        condition_on_previous_text=False,
+        hotwords=hotwords,
+    )
 
 
 def _continues(raw_word: str) -> bool:
