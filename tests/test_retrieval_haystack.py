@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,18 +17,14 @@ import pytest
 from sqlalchemy import text
 
 from api.services import retrieval_service
-from indexer.catalog import register_video
 from indexer.models import ModelRegistry
-from indexer.pipeline import Pipeline
 from retrieval.registry import RETRIEVERS, load_builtins
 from retrieval.service import BadRequest, RetrievalService
 from retrieval.types import ALL_SOURCES, Answer, Query, Scope, Source
-from tests.conftest import IngestedHaystack, with_chunk_s
+from tests.conftest import IngestedHaystack
 from tests.fake_chat import FakeChat, Reply, ok
-from tests.support import BENCH, run_cli
 from vidkg.db import Database, open_database
 from vidkg.retrieval_settings import ChatModelSettings
-from vidkg.settings import Settings
 
 TOLERANCE_S = 2.0
 ROW_EXISTS = {
@@ -309,97 +301,3 @@ def test_vlm_failure_falls_back_to_the_extractive_answer(hay: Hay, fake: FakeCha
     a = _with_vlm(hay, fake.url).ask(q["question"], Scope((hay.video_id,)))
     assert a.answerer == "extractive" and accepted(a.text, q["accept"])
     assert any("vlm failed" in n for n in a.plan.notes)
-
-
-# ---- searchable while the rest of the video is still being indexed ------------------------
-
-
-def test_evidence_is_searchable_as_soon_as_its_chunk_is_stored(
-    haystack5: IngestedHaystack, settings: Settings, registry: ModelRegistry
-) -> None:
-    """Speech only, in 60-second chunks: the first needle is found while later chunks
-    are still being transcribed."""
-    first = min(
-        (q for q in haystack5.truth["questions"] if q["type"] == "speech"),
-        key=lambda q: q["evidence"][0][0],
-    )
-    assert first["evidence"][0][1] < 60.0  # in the first chunk
-    settings = with_chunk_s(settings, 60.0)
-    db = open_database(settings)
-    video_id = register_video(db.sessions, settings, haystack5.video).video_id
-    service = retrieval_service(settings, db, registry)
-    job = threading.Thread(target=Pipeline(db, settings, registry).ingest, args=(video_id, ["asr"]))
-    job.start()
-    found_while_running = False
-    try:
-        while job.is_alive() and not found_while_running:
-            result = service.search(first["question"], Scope((video_id,)), k=3)
-            found_while_running = (
-                any(
-                    m.start_s <= first["evidence"][0][1] and first["evidence"][0][0] <= m.end_s
-                    for m in result.moments
-                )
-                and job.is_alive()
-            )
-            time.sleep(0.2)
-    finally:
-        job.join()
-        db.dispose()
-    assert found_while_running
-
-
-# ---- vidkg eval, against the baselines, scored by the bench's own score.py ---------------
-
-
-def _score(truth: Path, pred: Path) -> dict:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "score.py"),
-            "--truth",
-            str(truth),
-            "--pred",
-            str(pred),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return json.loads(done.stdout)["qa"]["overall"]
-
-
-def test_eval_writes_predictions_that_beat_both_baselines(
-    haystack5: IngestedHaystack, tmp_path: Path
-) -> None:
-    hay = tmp_path / "hay"
-    hay.mkdir()
-    (hay / "video.mp4").symlink_to(haystack5.video)
-    (hay / "truth.json").write_text("{not json")
-    broken = run_cli(
-        haystack5.settings,
-        "eval",
-        "--truth",
-        str(hay / "truth.json"),
-        "--out",
-        str(tmp_path / "broken.jsonl"),
-    )
-    assert broken.returncode == 1 and "not a questions file" in broken.stderr, broken.stderr
-    (hay / "truth.json").write_text(json.dumps(haystack5.truth))
-    scores = {}
-    for name in ("vidkg", "transcript", "uniform"):
-        out = tmp_path / f"{name}.jsonl"
-        args = ["eval", "--truth", str(hay / "truth.json"), "--out", str(out)]
-        done = run_cli(
-            haystack5.settings, *args, *(["--baseline", name] if name != "vidkg" else [])
-        )
-        assert done.returncode == 0, done.stderr
-        assert "unanswerable: 100% of 24 abstained" in done.stdout, done.stdout
-        assert "p95 ms" in done.stdout
-        lines = [json.loads(x) for x in out.read_text().splitlines()]
-        assert len(lines) == len(haystack5.truth["questions"])
-        scores[name] = _score(hay / "truth.json", out)
-    assert scores["vidkg"]["accuracy"] >= 0.7, scores
-    assert scores["vidkg"]["accuracy"] > scores["transcript"]["accuracy"] + 0.2, scores
-    assert scores["vidkg"]["accuracy"] > scores["uniform"]["accuracy"] + 0.2, scores
