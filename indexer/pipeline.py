@@ -81,7 +81,10 @@ class Pipeline:
             self.load_s += time.perf_counter() - t0
         found = self._stages[name]
         if isinstance(found, StageSkipped):
-            raise found
+            # A new exception each time: raising the stored one again would chain every
+            # raise's frames onto its traceback, keeping each chunk's locals (its decoded
+            # frames and records) alive for the life of the process.
+            raise StageSkipped(str(found))
         return found
 
     def _build(self, name: str) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
+import weakref
 from pathlib import Path
 
 import av
@@ -16,9 +18,10 @@ from indexer.catalog import register_video
 from indexer.jobs import JobStore, worker_name
 from indexer.models import ModelRegistry
 from indexer.pipeline import Pipeline
+from indexer.stages.base import StageSkipped
 from tests.conftest import Ingested, fresh_database
 from tests.support import OPENCV_DATA, SAMPLE, VTEST, require
-from vidkg.db import open_database
+from vidkg.db import Database, open_database
 from vidkg.settings import Settings
 
 
@@ -169,3 +172,25 @@ def test_local_processes_finish_a_job_a_killed_run_left_running(
     assert report.status == "succeeded", report.failures
     assert {(s, st) for s, st, _ in done} >= {("scenes", "done"), ("ocr", "done")}
     assert all(w != "killed-host:1" for *_, w in done), done
+
+
+def test_a_skipped_stage_keeps_nothing_of_the_chunks_that_asked_for_it(
+    db: Database, settings: Settings, registry: ModelRegistry
+) -> None:
+    """Every chunk asks for CLIP, which is skipped here (no weights). Raising one stored
+    exception again chained each asker's frames onto its traceback, so every chunk's
+    decoded frames and records lived on: 29 MB a chunk on the 60-minute haystack."""
+    pipeline = Pipeline(db, settings, registry)
+
+    class Frames:  # stands for what a chunk holds while it asks
+        pass
+
+    def a_chunk() -> weakref.ref:
+        frames = Frames()
+        with pytest.raises(StageSkipped, match="VIDKG_INDEXER__CLIP__PRETRAINED"):
+            pipeline.stage("clip")
+        return weakref.ref(frames)
+
+    asked = [a_chunk() for _ in range(3)]
+    gc.collect()
+    assert [ref() for ref in asked] == [None, None, None]
