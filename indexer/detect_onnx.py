@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +49,19 @@ def onnx_weights(weights: str, cache_dir: Path, imgsz: int) -> Path:
         )
         os.replace(out, target)
     return target
+
+
+def share_cores(model: Any, path: str, threads: int) -> bool:
+    """Give ultralytics' onnxruntime session of ``model`` (predictor built) our thread
+    count and idle threads that sleep (``indexer.onnx_cpu``). ultralytics opens it with
+    onnxruntime's defaults: a thread per core, spinning between frames, which on two
+    cores took CPU from the decoder beside it and, with two single-threaded workers, from
+    the other worker. False (logged) where its inner layout is not the one known here."""
+    from indexer.onnx_cpu import cpu_session
+
+    backend = getattr(getattr(getattr(model, "predictor", None), "model", None), "backend", None)
+    if getattr(backend, "session", None) is None or getattr(backend, "format", None) != "onnx":
+        log.warning("the object detector keeps onnxruntime's default threads (unknown layout)")
+        return False
+    backend.session = cpu_session(path, threads)
+    return True

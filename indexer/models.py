@@ -231,6 +231,8 @@ class ModelRegistry:
             import numpy as np
             from ultralytics import YOLO
 
+            from indexer.detect_onnx import share_cores
+
             weights = self.detector_weights()
             onnx = self._onnx_detector(weights)
             model = YOLO(onnx or weights, task="detect")
@@ -239,6 +241,8 @@ class ModelRegistry:
             # The first predict builds the predictor (which changes torch's threads).
             model.predict(np.zeros((64, 64, 3), np.uint8), verbose=False)
             self.restore_threads()
+            if onnx is not None:
+                share_cores(model, onnx, self.threads)
             return model
 
         return self._get("detector", load)

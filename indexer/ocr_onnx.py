@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from indexer.onnx_cpu import cpu_session
+
 log = logging.getLogger(__name__)
 
 OPSET = 17
@@ -54,8 +56,6 @@ class OnnxCraft:
 def onnx_detector(reader: Any, cache_dir: Path, threads: int, int8: bool) -> OnnxCraft:
     """An onnxruntime session of ``reader``'s detector, exported (and, with ``int8``,
     quantized) on first use. A quantization that fails leaves the float network."""
-    import onnxruntime as ort
-
     spec = reader.detection_models[reader.detect_network]
     weights = Path(reader.model_storage_directory) / spec["filename"]
     path = cache_dir / f"craft-{spec['md5sum']}-opset{OPSET}.onnx"
@@ -69,13 +69,7 @@ def onnx_detector(reader: Any, cache_dir: Path, threads: int, int8: bool) -> Onn
             path = quantized
         except Exception as exc:  # costs speed, not text
             log.warning("OCR text detector stays in float (int8 quantization failed: %s)", exc)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Idle threads sleep instead of spinning: the other models of the process need the cores.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return OnnxCraft(session, path)
+    return OnnxCraft(cpu_session(path, threads), path)
 
 
 def _atomic(path: Path, write: Callable[[str], None]) -> None:
