@@ -143,9 +143,12 @@ class ModelRegistry:
         import numpy as np
         from faster_whisper import WhisperModel
 
+        from indexer.stages.asr_features import use_block_features
+
         model = WhisperModel(
             self.whisper_path(), device=device, compute_type=compute, cpu_threads=self.threads
         )
+        use_block_features(model)  # the same features without a 250 MB peak
         if check:
             segments, _ = model.transcribe(
                 np.zeros(16000, np.float32), language="en", beam_size=1, vad_filter=False

@@ -8,16 +8,19 @@ import logging
 import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from faster_whisper.feature_extractor import FeatureExtractor
 
 from indexer.media import read_audio
 from indexer.memory import fix_mmap_threshold
 from indexer.models import ModelRegistry
 from indexer.stages.asr import SpeechStage
+from indexer.stages.asr_features import BlockFeatureExtractor
 from indexer.stages.asr_regions import speech_regions
 from indexer.stages.base import ChunkAudio, SpeechRecord
 from tests.support import ALSA_VOICE, MEGAMIND, require
@@ -240,6 +243,24 @@ def test_freed_heap_goes_back_after_a_unit() -> None:
     done = subprocess.run([sys.executable, "-c", FRAGMENTED], capture_output=True, text=True)
     before, trimmed, after = done.stdout.split()
     assert trimmed == "True" and int(before) - int(after) >= 100, (done.stdout, done.stderr)
+
+
+def test_whisper_features_are_the_same_without_the_peak(registry: ModelRegistry) -> None:
+    """A whole chunk's speech (310 s of Megamind's dialogue, repeated): the features come
+    out bit for bit as faster-whisper's own, in a fraction of its memory (it held the
+    whole spectrum at once: the 60-minute ingest's peak was there)."""
+    audio = np.resize(read_audio(require(MEGAMIND), 0, 60), 310 * RATE)
+    ours = registry.whisper().feature_extractor
+    assert isinstance(ours, BlockFeatureExtractor)
+    features, peaks = [], []
+    for extractor in (FeatureExtractor(), ours):
+        tracemalloc.start()
+        features.append(extractor(audio, chunk_length=30))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert features[0].shape == (80, 31001)  # 10 ms frames, one of padding
+    assert np.array_equal(features[0], features[1])
+    assert peaks[1] < peaks[0] / 3, peaks
 
 
 def test_speech_falls_back_to_the_cpu_where_cuda_cannot_run_it(
