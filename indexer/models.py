@@ -148,7 +148,7 @@ class ModelRegistry:
         model = WhisperModel(
             self.whisper_path(), device=device, compute_type=compute, cpu_threads=self.threads
         )
-        use_block_features(model)  # the same features without a 250 MB peak
+        use_block_features(model)  # the same features without a 300 MB peak
         if check:
             segments, _ = model.transcribe(
                 np.zeros(16000, np.float32), language="en", beam_size=1, vad_filter=False

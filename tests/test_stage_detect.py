@@ -44,10 +44,14 @@ def vtest_frames() -> list[SampledFrame]:
     return frames
 
 
-def test_the_detector_shares_the_cores(stage: ObjectStage, registry: ModelRegistry) -> None:
+def test_the_detector_shares_the_cores(
+    stage: ObjectStage, registry: ModelRegistry, vtest_frames: list[SampledFrame]
+) -> None:
     """ultralytics opens its onnxruntime session with a thread per core that spins between
     frames, taking the decoder's core (and, with two workers, the other worker's); ours
-    has the registry's thread count and idle threads that sleep (``indexer.onnx_cpu``)."""
+    has the registry's thread count and idle threads that sleep (``indexer.onnx_cpu``),
+    and keeps them through the stage's own predictions."""
+    run_all(stage, [Span(0, 0, 0.0, 2.0)], vtest_frames[:4])
     options = stage.model.predictor.model.backend.session.get_session_options()
     assert options.intra_op_num_threads == registry.threads
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
