@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from indexer.media import VideoReader
-from indexer.models import ModelRegistry
+from indexer.models import ModelRegistry, ModelUnavailable
 from indexer.ocr_onnx import INT8_VERSION, OnnxCraft
 from indexer.stages.base import SampledFrame, Span, TextTrackRecord
 from indexer.stages.ocr import TextStage, normalise
@@ -164,6 +164,17 @@ def test_misreads_put_right_only_by_ocr_confusions(
     assert len(lexicon) > 15000  # the sentence model's vocabulary, whole words
     assert correct(read, lexicon) == meant
     assert correct(read, frozenset()) == read
+
+
+def test_a_missing_lexicon_is_named_before_any_video_is_decoded(tmp_path: Path) -> None:
+    """A mistyped word list makes the stage unavailable when it is built (the pipeline
+    then skips OCR with this reason), not a failure of every chunk after decoding it."""
+    cfg = Settings().indexer
+    cfg = cfg.model_copy(
+        update={"ocr": cfg.ocr.model_copy(update={"lexicon": str(tmp_path / "no-words.txt")})}
+    )
+    with pytest.raises(ModelUnavailable, match="no-words.txt"):
+        TextStage(ModelRegistry(cfg, tmp_path / "cache"), cfg.ocr)
 
 
 def test_onnx_text_detector_finds_the_same_boxes(registry: ModelRegistry, tmp_path: Path) -> None:

@@ -138,6 +138,9 @@ class TextStage:
     def __init__(self, registry: Any, settings: OcrSettings) -> None:
         self.registry = registry
         self.settings = settings
+        # Loaded now: a lexicon path that is wrong skips the stage, with the path, before
+        # any video is decoded (the reader itself loads on the first frame to read).
+        self.lexicon: frozenset[str] = registry.ocr_lexicon()
         self.reads = 0
         self.gated_in = self.gated_out = 0  # frames the text test let through / ruled out
         self._open: list[_Track] = []
@@ -247,7 +250,7 @@ class TextStage:
         results = reader.recognize(grey, horizontal_list=horizontal, free_list=free)
         found = []
         for points, text, conf in results:
-            text = correct(" ".join(str(text).split()), self.registry.ocr_lexicon())
+            text = correct(" ".join(str(text).split()), self.lexicon)
             if not text or float(conf) < self.settings.min_confidence:
                 continue
             xs = [float(p[0]) for p in points]
